@@ -1,0 +1,30 @@
+# Two commands for a fresh machine with only Python: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test conformance bench clean install
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[analysis,dask,test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	MPLBACKEND=Agg $(PY) examples/demo.py out/demo
+
+test: $(STAMP)
+	MPLBACKEND=Agg $(PY) -m pytest -q -m "not conformance" tests
+
+conformance: $(STAMP)
+	MPLBACKEND=Agg $(PY) -m qsp.conformance ../shared/sbml-test-suite/cases --out out/conformance.csv
+
+bench: $(STAMP)
+	$(PY) benchmarks/overhead.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

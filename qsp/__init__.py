@@ -1,0 +1,23 @@
+"""qsp: load, check, dose and simulate quantitative systems pharmacology models.
+
+>>> import qsp
+>>> m = qsp.load_model("trimeric")
+>>> res = m.simulate(21, doses=[qsp.Dose("D_c", 1, unit="mg/kg", every=7, count=3)])
+>>> res.to_pandas().head()
+"""
+
+from . import metrics
+from .catalog import list_models
+from .dosing import Dose
+from .errors import (DosingError, ModelError, QSPError, QSPWarning, SimulationError, UnknownIdError,
+                     UnsupportedModelError)
+from .model import Model, load_model
+from .result import SimulationResult
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Dose", "Model", "SimulationResult", "load_model", "list_models", "metrics",
+    "QSPError", "ModelError", "UnsupportedModelError", "UnknownIdError", "DosingError", "SimulationError",
+    "QSPWarning", "__version__",
+]
