@@ -100,8 +100,9 @@ def antimony_to_sbml(text: str) -> str:
     return sbml
 
 
-def _one_line(msg: str) -> str:
-    return " ".join(str(msg).split())
+def _one_line(msg: str, limit: int = 400) -> str:
+    text = " ".join(str(msg).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def flatten(doc: libsbml.SBMLDocument) -> libsbml.SBMLDocument:

@@ -1,0 +1,302 @@
+"""Tests of the shipped ``trimeric`` model (bispecific FAP x 4-1BB trimer, RECON-v0).
+
+Reference numbers come from the model page, docs/models/trimeric.md:
+Douglass et al. 2013 closed form, dilute-regime bell-curve landmarks, the clamped-drug optimum, the
+Schropp et al. 2019 reference trajectory and the RECON-v0 regression tables.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import antimony
+import libsbml
+import numpy as np
+import pytest
+import roadrunner
+
+import qsp
+from qsp import metrics
+
+ROOT = Path(__file__).resolve().parents[2]
+XML = ROOT / "sbml_models" / "trimeric.xml"
+ANT = ROOT / "sbml_models" / "trimeric.ant"
+META = ROOT / "sbml_models" / "trimeric.json"
+
+TOL = {"rtol": 1e-10, "atol": 1e-16}
+# binding module alone: no PK, no turnover, no internalisation
+CLOSED = {"CL": 0.0, "Q": 0.0, "k_T": 0.0, "kdegA": 0.0, "kdegB": 0.0, "kintA": 0.0, "kintB": 0.0, "kintAB": 0.0}
+SPECIES = ["Cp", "Cper", "D", "A", "B", "DA", "DB", "ADB"]
+NMOL_PER_MG = 1e6 / 2.0e5
+
+
+def douglass(a_t, b_t, c_t, k_ab, k_bc):
+    """Non-cooperative three-body equilibrium (Douglass et al. 2013). B (the drug) bridges A (FAP) and C (4-1BB).
+
+    Each drug site fills like an independent 1:1 isotherm against the whole drug pool; the trimer is the product of
+    the two site occupancies divided by the drug total. The quadratic root is used in its cancellation-free form.
+    """
+
+    def occupied(x_t, k):
+        s = x_t + b_t + k
+        return 2.0 * x_t * b_t / (s + math.sqrt(s * s - 4.0 * x_t * b_t))
+
+    phi_ab = occupied(a_t, k_ab)
+    phi_bc = occupied(c_t, k_bc)
+    abc = phi_ab * phi_bc / b_t
+    return {"ABC": abc, "AB": phi_ab - abc, "BC": phi_bc - abc, "A": a_t - phi_ab, "C": c_t - phi_bc,
+            "B": b_t - phi_ab - phi_bc + abc}
+
+
+def printed_close(measured, printed):
+    """True when ``measured`` rounds to the number printed as ``printed`` (half a unit in the last digit, +0.02 %)."""
+    ref = float(printed)
+    mant, _, exp = printed.lower().partition("e")
+    decimals = len(mant.split(".")[1]) if "." in mant else 0
+    tol = 0.5 * 10.0 ** (int(exp or 0) - decimals) * 1.0001 + 2e-4 * abs(ref)
+    return abs(measured - ref) <= tol
+
+
+@pytest.fixture(scope="module")
+def model():
+    return qsp.load_model("trimeric")
+
+
+def equilibrium(model, a_t, b_t, c_t, k1, k2, alpha=1.0, t_end=400.0):
+    params = {**CLOSED, "A0": a_t, "D0": b_t, "B0": c_t, "KD1": k1, "KD2": k2, "alpha": alpha}
+    res = model.simulate(t_end, points=3, outputs=["[A]", "[B]", "[D]", "[DA]", "[DB]", "[ADB]"], params=params,
+                         **TOL)
+    return {"A": res["[A]"][-1], "C": res["[B]"][-1], "B": res["[D]"][-1], "AB": res["[DA]"][-1],
+            "BC": res["[DB]"][-1], "ABC": res["[ADB]"][-1]}
+
+
+def parabola_vertex(x, y):
+    i = min(max(int(np.argmax(y)), 1), len(y) - 2)
+    a, b, c = np.polyfit(x[i - 1 : i + 2], y[i - 1 : i + 2], 2)
+    return -b / (2 * a), c - b * b / (4 * a)
+
+
+# ------------------------------------------------------------------------------------------ file-level checks
+def test_xml_has_no_consistency_errors_and_is_l3v2():
+    doc = libsbml.readSBMLFromFile(str(XML))
+    assert (doc.getLevel(), doc.getVersion()) == (3, 2)
+    doc.setConsistencyChecks(libsbml.LIBSBML_CAT_UNITS_CONSISTENCY, True)
+    doc.checkConsistency()
+    errors = [doc.getError(i).getMessage() for i in range(doc.getNumErrors())
+              if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
+    assert errors == []
+    m = doc.getModel()
+    assert (m.getTimeUnits(), m.getSubstanceUnits(), m.getVolumeUnits()) == ("day", "nmol", "litre")
+
+
+def test_xml_is_reproducible_from_generator():
+    spec = importlib.util.spec_from_file_location("build_trimeric", ROOT / "sbml_models" / "build_trimeric.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.build() == XML.read_text(encoding="utf-8")
+
+
+def test_ant_and_xml_agree():
+    antimony.clearPreviousLoads()
+    assert antimony.loadAntimonyFile(str(ANT)) >= 0, antimony.getLastError()
+    runs = []
+    for src in (antimony.getSBMLString("trimeric"), str(XML)):
+        r = roadrunner.RoadRunner(src)
+        r.integrator.relative_tolerance = 1e-10
+        r.integrator.absolute_tolerance = 1e-16
+        r.timeCourseSelections = ["time", "[Cp]", "[D]", "[A]", "[DA]", "[ADB]"]
+        r.setValue("Cp", 25.0)  # bolus of 25 nmol at t = 0
+        runs.append(np.array(r.simulate(0, 28, 57)))
+    np.testing.assert_allclose(runs[0], runs[1], rtol=1e-9, atol=1e-15)
+
+
+def test_dose_target_is_a_reaction_governed_species_with_nmol():
+    meta = json.loads(META.read_text())
+    drug = meta["drugs"][0]
+    assert drug["target"] == "Cp" and drug["molecular_weight"] == 2.0e5
+    m = libsbml.readSBMLFromFile(str(XML)).getModel()
+    sp = m.getSpecies("Cp")
+    assert not sp.getConstant() and not sp.getBoundaryCondition()
+    assert m.getRuleByVariable("Cp") is None and m.getInitialAssignmentBySymbol("Cp") is None
+    assert sp.getSubstanceUnits() == "nmol"
+    ud = m.getUnitDefinition("nmol").getUnit(0)
+    assert ud.getKind() == libsbml.UNIT_KIND_MOLE and ud.getScale() == -9
+
+
+def test_metadata_regimens_load(model):
+    assert model.metadata["name"] == "trimeric"
+    for name in model.metadata["regimens"]:
+        doses, params = model.regimen(name)
+        assert isinstance(params, dict)
+        assert all(d.target == "Cp" for d in doses)
+    assert 5 <= len(model.metadata["parameter_ranges"]) <= 12
+
+
+# ------------------------------------------------------------------------------------------ physical sanity
+def test_untreated_is_at_steady_state(model):
+    res = model.simulate(100, points=11, outputs=["[A]", "[B]", "[ADB]", "[Cp]", "pct_trimer"], **TOL)
+    np.testing.assert_allclose(res["[A]"], 2.0, rtol=1e-12)
+    np.testing.assert_allclose(res["[B]"], 0.05, rtol=1e-12)
+    assert np.all(res["[ADB]"] == 0.0) and np.all(res["[Cp]"] == 0.0)
+
+
+def test_default_regimen_states_non_negative(model):
+    doses, params = model.regimen("default")
+    res = model.simulate(168, points=673, outputs=[f"[{s}]" for s in SPECIES], doses=doses, params=params, **TOL)
+    for s in SPECIES:
+        assert res[f"[{s}]"].min() >= -1e-12, s
+    assert res["[ADB]"].max() > 0
+
+
+def test_receptors_conserved_and_dose_units(model):
+    """Turnover, internalisation and clearance off: FAP and 4-1BB totals are constant and the drug amount equals
+    the sum of the doses (10 mg = 50 nmol each)."""
+    params = {"kdegA": 0.0, "kdegB": 0.0, "kintA": 0.0, "kintB": 0.0, "kintAB": 0.0, "CL": 0.0}
+    doses = [qsp.Dose("Cp", 10, unit="mg", time=0, every=7, count=4)]
+    times = np.linspace(0, 56, 113)
+    res = model.simulate(56, times=times, outputs=["FAP_tot", "R41BB_tot"] + SPECIES, params=params, doses=doses,
+                         **TOL)
+    np.testing.assert_allclose(res["FAP_tot"], 2.0, rtol=1e-9)
+    np.testing.assert_allclose(res["R41BB_tot"], 0.05, rtol=1e-9)
+    total = sum(res[s] for s in ("Cp", "Cper", "D", "DA", "DB", "ADB"))
+    late = res.time > 21.5
+    np.testing.assert_allclose(total[late], 4 * 10 * NMOL_PER_MG, rtol=1e-8)
+
+
+def test_mg_per_kg_regimen_matches_flat_dose(model):
+    doses, _ = model.regimen("q3w_0.2mgkg")
+    a = model.simulate(42, points=85, outputs=["[Cp]"], doses=doses, body_weight=70, **TOL)
+    b = model.simulate(42, points=85, outputs=["[Cp]"], doses=[qsp.Dose("Cp", 14.0, unit="mg", time=0, every=21,
+                                                                        count=8)], **TOL)
+    np.testing.assert_allclose(a["[Cp]"], b["[Cp]"], rtol=1e-9)
+
+
+# ------------------------------------------------------------------------------------------ Douglass closed form
+DOUGLASS_ROWS = [  # A_t, B_t (drug), C_t, K_AB, K_BC, [ABC] printed in the model notes
+    (0.01, 1.0, 0.05, 0.7, 10.0, 2.6563327e-5),
+    (1.0, 1.0, 1.0, 0.01, 0.01, 0.81879891),
+    (0.5, 3.0, 2.0, 0.7, 10.0, 0.054031841),
+    (2.0, 0.3, 0.5, 0.07, 5.0, 0.024957828),
+]
+
+
+@pytest.mark.parametrize("row", DOUGLASS_ROWS)
+def test_equilibrium_matches_douglass_closed_form(model, row):
+    *args, abc_ref = row
+    cf = douglass(*args)
+    assert cf["ABC"] == pytest.approx(abc_ref, rel=1e-6)
+    sim = equilibrium(model, *args)
+    for key in ("ABC", "AB", "BC", "A", "B", "C"):
+        assert sim[key] == pytest.approx(cf[key], rel=1e-6), key
+
+
+@pytest.mark.parametrize("alpha, ref", [(0.1, 0.0061311393), (1.0, 0.0540318405), (10.0, 0.2599716548)])
+def test_cooperative_equilibrium(model, alpha, ref):
+    assert equilibrium(model, 0.5, 3.0, 2.0, 0.7, 10.0, alpha=alpha)["ABC"] == pytest.approx(ref, rel=1e-6)
+
+
+def test_dilute_peak_at_sqrt_kd1_kd2(model):
+    """Targets 1e-3 nM << K_D: the bell peaks at drug = sqrt(KD1*KD2) with height At*Ct/(sqrt KD1 + sqrt KD2)^2."""
+    k1, k2 = 0.7, 5.0
+    x = np.geomspace(0.5, 7.0, 15)
+    y = np.array([equilibrium(model, 1e-3, xi, 1e-3, k1, k2, t_end=60.0)["ABC"] for xi in x])
+    np.testing.assert_allclose(y, [douglass(1e-3, xi, 1e-3, k1, k2)["ABC"] for xi in x], rtol=1e-6)
+    xv, yv = parabola_vertex(np.log(x), y)
+    assert math.exp(xv) == pytest.approx(math.sqrt(k1 * k2), rel=5e-3)
+    assert yv == pytest.approx(1e-6 / (math.sqrt(k1) + math.sqrt(k2)) ** 2, rel=5e-3)
+
+
+def test_steady_infusion_optimum(model):
+    """Constant infusion to steady state holds tumour free drug constant; trimer peaks at D = 1.8811 nM with
+    8.657e-3 nM (17.3 % of 4-1BB)."""
+    cl, f_t, t = 30.0, 0.2, 80.0
+    ds, ys, pct = [], [], []
+    for target in np.geomspace(1.2, 3.0, 9):
+        dose = qsp.Dose("Cp", cl * target / f_t * t, unit=None, time=0, duration=t)
+        res = model.simulate(t, points=3, outputs=["[D]", "[ADB]", "pct_trimer"], params={"Q": 0.0, "CL": cl},
+                             doses=[dose], **TOL)
+        ds.append(res["[D]"][-1])
+        ys.append(res["[ADB]"][-1])
+        pct.append(res["pct_trimer"][-1])
+    xv, yv = parabola_vertex(np.log(ds), np.array(ys))
+    assert math.exp(xv) == pytest.approx(1.8811, rel=1e-3)
+    assert printed_close(yv, "8.657e-3")
+    assert printed_close(max(pct), "17.3")
+
+
+# ------------------------------------------------------------------------------------------ Schropp 2019 trajectory
+SCHROPP = {"k_T": 0.0, "CL": 0.3, "Q": 0.3, "kon1": 10.0, "kon2": 1.0, "kon3": 1.0, "kon4": 10.0, "KD1": 0.001,
+           "KD2": 0.01, "alpha": 1.0, "A0": 10.0, "B0": 100.0, "kdegA": 0.1, "kdegB": 0.1, "kintA": 0.05,
+           "kintB": 0.05, "kintAB": 0.1, "D0": 50.0}
+
+
+def schropp_runner():
+    """Shipped binding, turnover and internalisation reactions with Schropp's one-compartment PK: clearance and
+    peripheral exchange act on the binding-compartment drug D (V = 3 L, peripheral 10 L = Q/k21)."""
+    doc = libsbml.readSBMLFromFile(str(XML))
+    m = doc.getModel()
+    for rid, law in [("J_clear", "CL * D"), ("J_periph", "Q * (D - Cper)")]:
+        rx = m.getReaction(rid)
+        rx.getReactant(0).setSpecies("D")
+        rx.getKineticLaw().setMath(libsbml.parseL3Formula(law))
+    m.getCompartment("tumour").setSize(3.0)
+    m.getCompartment("peripheral").setSize(10.0)
+    r = roadrunner.RoadRunner(libsbml.writeSBMLToString(doc))
+    r.integrator.relative_tolerance = 1e-10
+    r.integrator.absolute_tolerance = 1e-16
+    for k, v in SCHROPP.items():
+        r[k] = v
+    r.reset()
+    return r
+
+
+def test_schropp_2019_reference_trajectory():
+    r = schropp_runner()
+    r.timeCourseSelections = ["time", "[ADB]", "[D]", "[A]", "[B]", "[DA]", "[DB]", "Cper"]
+    res = np.array(r.simulate(times=[0, 1, 7, 28, 150]))
+    ref = np.array([  # RC_AB, C_free, R_A, R_B, RC_A, RC_B, AP (nmol); COPASI report of BIOMD0000000788
+        [10.000733, 6.770903e-3, 2.971851e-3, 54.811936, 1.828991e-3, 36.990369, 0.16810731],
+        [9.9971024, 2.971350e-3, 4.943203e-3, 75.194383, 1.330979e-3, 22.230011, 0.14780670],
+        [5.4808380, 5.889703e-6, 4.5194177, 96.953427, 5.682993e-4, 1.229763e-3, 0.08199692],
+        [3.291483e-4, 1.056243e-7, 9.9996708, 99.999683, 1.384964e-7, 1.385037e-7, 2.113966e-3],
+    ])
+    np.testing.assert_allclose(res[1:, 1:], ref, rtol=2e-5)
+
+
+# ------------------------------------------------------------------------------------------ RECON-v0 regimens
+def last_interval(model, dose_mg, every, count):
+    t_last, t_end = every * (count - 1), every * count
+    times = np.concatenate([[0.0], t_last + np.linspace(1e-6, every, 1401)])
+    doses = [qsp.Dose("Cp", dose_mg, unit="mg", time=0, every=every, count=count)]
+    res = model.simulate(t_end, times=times, outputs=["[Cp]", "[D]", "[ADB]", "pct_trimer"], doses=doses, **TOL)
+    w = res.time > t_last
+    t = res.time[w]
+    span = t[-1] - t[0]
+    return {"cpmax": metrics.cmax(t, res["[Cp]"][w]), "cpmin": float(res["[Cp]"][w].min()),
+            "D": metrics.auc(t, res["[D]"][w]) / span, "ADB": metrics.auc(t, res["[ADB]"][w]) / span,
+            "frac": metrics.auc(t, res["pct_trimer"][w]) / span / 100.0}
+
+
+@pytest.mark.parametrize("every, count, dose, ref", [
+    (7.0, 24, 3.0, ("11.64", "6.645", "1.084", "8.212e-3", "0.1642")),
+    (7.0, 24, 1000.0, ("3905", "2239", "569.8", "1.750e-4", "0.0035")),
+    (21.0, 8, 10.0, ("21.92", "5.257", "1.259", "8.140e-3", "0.1628")),
+    (21.0, 8, 100.0, ("219.8", "53.16", "18.01", "4.048e-3", "0.0810")),
+])
+def test_recon_regression_table(model, every, count, dose, ref):
+    got = last_interval(model, dose, every, count)
+    for key, printed in zip(["cpmax", "cpmin", "D", "ADB", "frac"], ref):
+        assert printed_close(got[key], printed), (key, got[key], printed)
+
+
+def test_weekly_optimal_dose(model):
+    """The weekly dose maximising the mean trimer over the last week is 4.65 mg (mean ADB 8.637e-3 nM)."""
+    from scipy.optimize import minimize_scalar
+
+    opt = minimize_scalar(lambda lx: -last_interval(model, math.exp(lx), 7.0, 24)["ADB"],
+                          bounds=(math.log(2.0), math.log(10.0)), method="bounded", options={"xatol": 1e-3})
+    assert printed_close(math.exp(opt.x), "4.65")
+    assert printed_close(-opt.fun, "8.637e-3")
