@@ -1,4 +1,4 @@
-"""Command-line interface: ``qsp simulate | validate | info | models``.
+"""Command-line interface: ``qsp simulate | validate | info | models | ensemble``.
 
 A thin layer: it parses arguments, calls the public API and writes what the
 API returns. Any :class:`qsp.QSPError` becomes one line on stderr and a
@@ -111,6 +111,32 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--format", choices=["text", "json"], default="text")
 
     sub.add_parser("models", help="list the shipped models")
+
+    e = sub.add_parser("ensemble", help="simulate many parameter sets x regimens and summarise each run",
+                       description="Run a table of parameter sets (rows) under one or more regimens and write "
+                                   "one row of metrics per simulation (failures recorded, resumable).")
+    e.add_argument("model", metavar="MODEL")
+    src = e.add_mutually_exclusive_group()
+    src.add_argument("--samples", metavar="FILE", help="CSV or Parquet table of parameter sets (columns = ids)")
+    src.add_argument("--spec", metavar="FILE.toml", help="sampling spec: n, seed, method, [parameters.ID]")
+    e.add_argument("--n", type=_positive(int), help="number of samples (overrides the spec)")
+    e.add_argument("--dose", action="append", type=_dose, metavar="SPEC", help="a dose of the regimen (as in simulate)")
+    e.add_argument("--regimen", action="append", metavar="NAME", help="regimen(s) from the model metadata")
+    e.add_argument("--metric", action="append", required=True, metavar="FN:OUTPUT[:VALUE]",
+                   help="e.g. cmax:[Cp], auc:[Cp], value_at:TV:28, time_above:IL6:100 (repeatable)")
+    e.add_argument("--t-end", type=_positive(float))
+    e.add_argument("--points", type=_positive(int))
+    e.add_argument("--body-weight", type=_positive(float), metavar="KG")
+    e.add_argument("--backend", choices=["serial", "processes", "dask"], default="processes")
+    e.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address (with --backend dask)")
+    e.add_argument("--workers", type=_positive(int), help="number of local workers (default: all cores)")
+    e.add_argument("--chunk-size", type=_positive(int), default=256)
+    e.add_argument("--max-steps", type=_positive(int), help="CVODE step limit; a run needing more fails")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--out", required=True, metavar="DIR.parquet",
+                   help="Parquet directory; rerun with the same path to resume")
+    e.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
+    e.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
 
@@ -208,16 +234,70 @@ def _models(args) -> int:
     return 0
 
 
+def _read_table(path: str):
+    import pandas as pd
+
+    if not os.path.exists(path):
+        raise QSPError(f"samples file {path!r} does not exist")
+    try:
+        if path.endswith((".parquet", ".pq")):
+            return pd.read_parquet(path)
+        return pd.read_csv(path)
+    except Exception as exc:
+        raise QSPError(f"cannot read samples file {path!r}: {' '.join(str(exc).split())}") from None
+
+
+def _ensemble(args) -> int:
+    from . import ensemble
+
+    model = _load(args.model)
+    if args.samples:
+        samples = _read_table(args.samples)
+    else:
+        spec = ensemble.sampling.read_spec(args.spec) if args.spec else {}
+        if args.n:
+            spec["n"] = args.n
+        spec.setdefault("seed", args.seed)
+        samples = ensemble.sampling.samples_from_spec(spec, model.metadata.get("parameter_ranges"))
+    regimens = {}
+    for name in args.regimen or []:
+        regimens[name] = name
+    if args.dose:
+        regimens["cli"] = list(args.dose)
+    if args.scheduler and args.backend != "dask":
+        raise QSPError("--scheduler needs --backend dask")
+    if args.backend == "dask":
+        backend = ensemble.DaskBackend(address=args.scheduler, n_workers=args.workers)
+    elif args.backend == "processes":
+        backend = ensemble.ProcessBackend(args.workers)
+    else:
+        backend = "serial"
+    res = ensemble.run(model, samples, regimens=regimens or None, metrics=args.metric, t_end=args.t_end,
+                       points=args.points, body_weight=args.body_weight, backend=backend,
+                       chunk_size=args.chunk_size, max_steps=args.max_steps, seed=args.seed, out=args.out,
+                       progress=False if args.quiet else None)
+    if isinstance(backend, ensemble.DaskBackend):
+        backend.close()
+    if args.csv:
+        res.to_csv(args.csv)
+    print(f"{len(res)} simulations, {res.n_failed} failed, {res.wall_seconds:.1f} s -> {args.out}",
+          file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``qsp`` console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"simulate": _simulate, "validate": _validate, "info": _info, "models": _models}
+    handlers = {"simulate": _simulate, "validate": _validate, "info": _info, "models": _models,
+                "ensemble": _ensemble}
     try:
         return handlers[args.command](args)
     except QSPError as exc:
         print(f"qsp: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except Warning:
+        raise
     except KeyboardInterrupt:
         print("qsp: interrupted", file=sys.stderr)
         return 130

@@ -63,3 +63,13 @@ def simulate_at(rr, times: np.ndarray) -> np.ndarray:
     opt = _R.RoadRunner___simulateOptions_get(rr)
     _R.RoadRunner__setSimulateOptionsTimes(rr, opt, times.tolist())
     return np.asarray(_R.RoadRunner__simulate(rr, opt))
+
+
+def integrator_setting(rr, name: str, value) -> None:
+    """Set one CVODE integrator setting (e.g. ``maximum_num_steps``)."""
+    _R.RoadRunner_getIntegrator(rr).setValue(name, value)
+
+
+def set_seed(rr, seed: int) -> None:
+    """Seed libRoadRunner's random number generator (distrib functions, random event order)."""
+    _R.RoadRunner_setSeed(rr, int(seed), False)

@@ -1,0 +1,157 @@
+"""Where ensemble chunks run: serially, on local processes, or on a Dask cluster.
+
+A backend has one method, ``map(fn, job, chunks)``, which yields
+``fn(job, chunk)`` results as they complete (the ensemble restores input
+order), and ``close()``. Pass a name (``"serial"``, ``"processes"``,
+``"dask"``) for the common case or an object for control.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+from ..errors import QSPError
+
+__all__ = ["SerialBackend", "ProcessBackend", "DaskBackend", "get_backend"]
+
+
+class SerialBackend:
+    """Run chunks one after another in this process."""
+
+    def map(self, fn, job, chunks: Iterable) -> Iterator:
+        for chunk in chunks:
+            yield fn(job, chunk)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+_POOLS: dict[int, ProcessPoolExecutor] = {}
+
+
+def _pool(n_workers: int) -> ProcessPoolExecutor:
+    pool = _POOLS.get(n_workers)
+    if pool is None or getattr(pool, "_broken", False):
+        # fork starts fast and needs no `if __name__ == "__main__"` guard in user scripts; workers build
+        # their own models, so nothing compiled in the parent is shared. Elsewhere: spawn.
+        method = "fork" if sys.platform.startswith("linux") else "spawn"
+        ctx = multiprocessing.get_context(method)
+        pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx)
+        _POOLS[n_workers] = pool
+    return pool
+
+
+class ProcessBackend:
+    """Local worker processes (all cores by default); the pool lives across calls.
+
+    Each worker compiles a model once and keeps it; chunks are submitted a
+    few per worker at a time so memory stays flat however many there are.
+    """
+
+    def __init__(self, n_workers: int | None = None):
+        self.n_workers = n_workers
+
+    def map(self, fn, job, chunks: Iterable) -> Iterator:
+        n = self.n_workers or os.cpu_count() or 1
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise QSPError(f"n_workers must be a positive integer. Got {self.n_workers!r}.")
+        pool = _pool(n)
+        yield from _bounded(lambda c: pool.submit(fn, job, c), chunks, 3 * n, wait, FIRST_COMPLETED)
+
+    def close(self) -> None:
+        """Shut the shared pool of this size down (it is rebuilt on next use)."""
+        pool = _POOLS.pop(self.n_workers or os.cpu_count() or 1, None)
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def _bounded(submit, chunks, limit, wait_fn, first_completed) -> Iterator:
+    pending = set()
+    it = iter(chunks)
+    try:
+        for chunk in it:
+            pending.add(submit(chunk))
+            if len(pending) >= limit:
+                done, pending = wait_fn(pending, return_when=first_completed)
+                for fut in done:
+                    yield fut.result()
+        while pending:
+            done, pending = wait_fn(pending, return_when=first_completed)
+            for fut in done:
+                yield fut.result()
+    finally:
+        for fut in pending:
+            fut.cancel()
+
+
+class DaskBackend:
+    """A Dask cluster: a ``Client`` you made, a scheduler ``address``, or a new ``LocalCluster``.
+
+    The job is scattered to every worker once; chunks are submitted a few per
+    worker at a time. A cluster the backend started is closed by ``close()``.
+    """
+
+    def __init__(self, client=None, *, address: str | None = None, n_workers: int | None = None):
+        self.client = client
+        self.address = address
+        self.n_workers = n_workers
+        self._owned = None
+
+    def _client(self):
+        if self.client is not None:
+            return self.client
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:
+            raise QSPError("the Dask backend needs dask[distributed]: pip install 'qsp[dask]'") from None
+        if self.address:
+            try:
+                self.client = Client(self.address, timeout="10s")
+            except (OSError, TimeoutError) as exc:
+                raise QSPError(f"cannot reach the Dask scheduler at {self.address!r}: {exc}") from None
+        else:
+            cluster = LocalCluster(n_workers=self.n_workers or os.cpu_count() or 1, threads_per_worker=1,
+                                   processes=True, dashboard_address=None)
+            self.client = Client(cluster)
+            self._owned = cluster
+        return self.client
+
+    def map(self, fn, job, chunks: Iterable) -> Iterator:
+        from dask.distributed import wait as dask_wait
+
+        client = self._client()
+        n = max(1, len(client.scheduler_info().get("workers", {})))
+        job_future = client.scatter(job, broadcast=True)
+        yield from _bounded(lambda c: client.submit(fn, job_future, c, pure=False), chunks, 3 * n,
+                            dask_wait, "FIRST_COMPLETED")
+
+    def close(self) -> None:
+        """Close the client and any cluster this backend started."""
+        if self._owned is not None:
+            self.client.close()
+            self._owned.close()
+            self.client = self._owned = None
+
+    def __getstate__(self):  # never ship a live client
+        state = dict(self.__dict__)
+        state["client"] = state["_owned"] = None
+        return state
+
+
+def get_backend(backend) -> tuple[object, bool]:
+    """Return (backend object, whether the caller owns and must close it)."""
+    if backend is None or backend == "serial":
+        return SerialBackend(), True
+    if backend == "processes":
+        return ProcessBackend(), False
+    if backend == "dask":
+        return DaskBackend(), True
+    if isinstance(backend, str):
+        raise QSPError(f"backend must be 'serial', 'processes', 'dask' or a backend object. Got {backend!r}.")
+    if not hasattr(backend, "map"):
+        raise QSPError(f"backend object {backend!r} has no map() method")
+    return backend, False
