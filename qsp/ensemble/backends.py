@@ -125,7 +125,7 @@ class DaskBackend:
 
         client = self._client()
         n = max(1, len(client.scheduler_info().get("workers", {})))
-        job_future = client.scatter(job, broadcast=True)
+        job_future = client.scatter(job, broadcast=True, hash=False)
         yield from _bounded(lambda c: client.submit(fn, job_future, c, pure=False), chunks, 3 * n,
                             dask_wait, "FIRST_COMPLETED")
 
