@@ -137,7 +137,27 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Parquet directory; rerun with the same path to resume")
     e.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    for module in ANALYSIS_COMMANDS:
+        _register(module, sub)
     return p
+
+
+#: Analysis packages that add their own subcommands: each module defines
+#: ``register(subparsers)``, adding parsers with ``set_defaults(handler=function(args) -> exit code)``.
+ANALYSIS_COMMANDS = ("qsp.sensitivity.cli", "qsp.synergy.cli", "qsp.vpop.cli")
+
+
+def _register(module: str, sub) -> None:
+    import importlib
+
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            return  # that analysis package is not present
+        raise
+    mod.register(sub)
 
 
 def _load(source: str):
@@ -291,8 +311,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handlers = {"simulate": _simulate, "validate": _validate, "info": _info, "models": _models,
                 "ensemble": _ensemble}
+    handler = getattr(args, "handler", None) or handlers[args.command]
     try:
-        return handlers[args.command](args)
+        return handler(args)
     except QSPError as exc:
         print(f"qsp: error: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -228,7 +228,8 @@ class Model:
                  times: Sequence[float] | None = None, t_start: float = 0.0,
                  outputs: Sequence[str] | None = None, params: Mapping[str, float] | None = None,
                  initial: Mapping[str, float] | None = None, doses: Dose | Iterable[Dose] | None = None,
-                 body_weight: float | None = None, rtol: float = 1e-6, atol: float = 1e-12) -> SimulationResult:
+                 body_weight: float | None = None, rtol: float = 1e-6, atol: float = 1e-12,
+                 equilibrate: float | None = None) -> SimulationResult:
         """Simulate a time course.
 
         Parameters
@@ -255,6 +256,10 @@ class Model:
             kg, for per-kg doses (default: the model metadata's ``body_weight``).
         rtol, atol : float
             CVODE relative and absolute tolerances.
+        equilibrate : float, optional
+            Run the undosed model (with the overrides) for this long first, then start the dosed
+            simulation from the state reached, with the clock set back to ``t_start`` (model time
+            unit). Use it to start from a (near) steady state, e.g. an untreated baseline.
 
         Returns
         -------
@@ -268,7 +273,8 @@ class Model:
         outputs = self._check_outputs(outputs)
         overrides = self._override_keys(params, initial)
         schedule = self._schedule(as_dose_list(doses), body_weight, t_start, t_end)
-        values = self._run(grid, t_start, t_end, outputs, overrides, schedule, rtol, atol)
+        equilibrate = _check_equilibrate(equilibrate)
+        values = self._run(grid, t_start, t_end, outputs, overrides, schedule, rtol, atol, equilibrate)
         if not np.isfinite(values).all():
             bad = [outputs[j] for j in range(values.shape[1]) if not np.isfinite(values[:, j]).all()]
             warnings.warn(f"non-finite values in output(s) {bad}", QSPWarning, stacklevel=2)
@@ -365,7 +371,8 @@ class Model:
         return to_model_amount(dose.amount, dose.unit, substance_unit(self._doc.getModel(), dose.target),
                                molecular_weight=mw, body_weight=body_weight, species=dose.target)
 
-    def _run(self, grid, t_start, t_end, outputs, overrides, schedule, rtol, atol) -> np.ndarray:
+    def _run(self, grid, t_start, t_end, outputs, overrides, schedule, rtol, atol,
+             equilibrate: float | None = None) -> np.ndarray:
         # A fresh instance needs no reset (and libRoadRunner's reset queues t=0 events again); a used one is
         # reset, unless it has delayed events: those may still be pending from the last call and no reset
         # clears them, so it is rebuilt (from libRoadRunner's compiled-model cache: ~1 ms).
@@ -388,6 +395,10 @@ class Model:
             engine.reset_all(rr)
         if overrides:
             self._set_fast_overrides(overrides)
+        if equilibrate:
+            from .simulation import _simulate
+
+            _simulate(rr, np.array([t_start, t_start + equilibrate]))
         return integrate(rr, grid, t_start, t_end, schedule, len(outputs))
 
     def _set_slow_overrides(self, overrides: dict[str, float]) -> bool:
@@ -431,6 +442,15 @@ class Model:
                         engine.set_value(rr, sel, conc)
             else:
                 engine.set_value(rr, key, value)
+
+
+def _check_equilibrate(value) -> float | None:
+    if value is None:
+        return None
+    v = _finite(value, "equilibrate")
+    if v < 0:
+        raise QSPError(f"equilibrate must be a duration >= 0. Got {value!r} instead.")
+    return v or None
 
 
 def _finite(value, what: str) -> float:

@@ -78,3 +78,13 @@ def test_exact_output_times(pk1):
 def test_t_start_after_zero(pk1):
     res = pk1.simulate(10, t_start=2, points=9, outputs=["[A]"], doses=[qsp.Dose("A", 100, time=2)], **TIGHT)
     assert rel_err(res["[A]"], bolus(res.time, 100, 2)) < 1e-5
+
+
+def test_equilibrate_starts_from_steady_state():
+    # zero-order input 2/h, first-order loss 0.5/h: steady state A = 4; then a bolus of 10 on top
+    m = qsp.Model.from_antimony("model m\n species A = 0; kin = 2; k = 0.5\n => A; kin\n A => ; k*A\nend")
+    res = m.simulate(times=[0, 1], outputs=["A"], doses=[qsp.Dose("A", 10)], equilibrate=100, **TIGHT)
+    assert res["A"][0] == pytest.approx(14, rel=1e-8)
+    assert res["A"][1] == pytest.approx(4 + 10 * np.exp(-0.5), rel=1e-7)
+    with pytest.raises(qsp.QSPError, match="equilibrate"):
+        m.simulate(1, equilibrate=-1)

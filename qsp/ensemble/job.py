@@ -43,6 +43,7 @@ class Job:
     atol: float
     max_steps: int | None
     stochastic: bool
+    equilibrate: float | None = None
 
 
 @dataclass
@@ -132,7 +133,7 @@ def run_chunk(job: Job, chunk: Chunk) -> ChunkResult:
             if job.stochastic:
                 engine.set_seed(model._rr, int(chunk.seed[i]))
             values = model._run(job.grid, job.t_start, job.t_end, job.outputs, overrides, schedule,
-                                job.rtol, job.atol)
+                                job.rtol, job.atol, job.equilibrate)
             if not np.isfinite(values).all():
                 bad = [job.outputs[j] for j in range(values.shape[1]) if not np.isfinite(values[:, j]).all()]
                 raise QSPError(f"non-finite values in {', '.join(bad)}")

@@ -16,7 +16,7 @@ import pandas as pd
 from .._ids import unknown_id
 from ..dosing import Dose, as_dose_list
 from ..errors import QSPError, QSPWarning
-from ..model import Model, _output_grid
+from ..model import Model, _check_equilibrate, _output_grid
 from .backends import get_backend
 from .job import STATUS_OK, Chunk, ChunkResult, Job, run_chunk, sbml_key
 from .metrics import Metric, as_metrics
@@ -67,7 +67,8 @@ def _fingerprint(job: Job, samples: pd.DataFrame, seed) -> str:
     h.update(job.key.encode())
     h.update(pd.util.hash_pandas_object(samples, index=False).values.tobytes())
     h.update(json.dumps([repr(job.regimens), [m.name for m in job.metrics], job.grid.tolist(), job.outputs,
-                         job.trajectory_outputs, job.body_weight, job.rtol, job.atol, job.max_steps, seed],
+                         job.trajectory_outputs, job.body_weight, job.rtol, job.atol, job.max_steps, seed,
+                         job.equilibrate],
                         default=str).encode())
     return h.hexdigest()
 
@@ -86,7 +87,7 @@ def run(model: Model, samples: pd.DataFrame | None = None, *, regimens=None,
         times: Sequence[float] | None = None, t_start: float = 0.0, trajectories: Sequence[str] | bool = False,
         body_weight: float | None = None, rtol: float = 1e-6, atol: float = 1e-12, max_steps: int | None = None,
         backend="serial", chunk_size: int = 256, seed: int | None = 0, out=None,
-        progress: bool | None = None) -> EnsembleResult:
+        progress: bool | None = None, equilibrate: float | None = None) -> EnsembleResult:
     """Simulate every row of ``samples`` under every regimen and summarise each simulation.
 
     Parameters
@@ -115,6 +116,8 @@ def run(model: Model, samples: pd.DataFrame | None = None, *, regimens=None,
         inputs completes only the missing tasks.
     progress : bool, optional
         Show a progress bar (default: only on a terminal).
+    equilibrate : float, optional
+        Pre-run each parameter set undosed for this long before dosing (see :meth:`Model.simulate`).
 
     Returns
     -------
@@ -164,7 +167,7 @@ def run(model: Model, samples: pd.DataFrame | None = None, *, regimens=None,
               regimens=tuple((n, d, tuple(sorted(p.items()))) for n, d, p in regs), grid=grid,
               t_start=t_start, t_end=t_end, outputs=outputs, metrics=metric_list, trajectory_outputs=keep,
               body_weight=body_weight, rtol=float(rtol), atol=float(atol), max_steps=max_steps,
-              stochastic=bool(model._doc.isPackageEnabled("distrib")))
+              stochastic=bool(model._doc.isPackageEnabled("distrib")), equilibrate=_check_equilibrate(equilibrate))
 
     n_samples, n_reg = len(samples), len(regs)
     n_tasks = n_samples * n_reg
