@@ -93,7 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="initial amount (S=...) or concentration ([S]=...)")
     s.add_argument("--dose", action="append", type=_dose, metavar="SPEC",
                    help="target=ID,amount=A[,unit=mg][,time=T][,every=T][,count=N][,duration=T][,mw=g/mol]")
-    s.add_argument("--regimen", metavar="NAME", help="a regimen from the model's metadata (shipped models)")
+    s.add_argument("--regimen", metavar="NAME",
+                   help="a regimen from the model's metadata; shipped models use their default regimen when "
+                        "neither --regimen nor --dose is given ('--regimen untreated' for none)")
     s.add_argument("--body-weight", type=_positive(float), metavar="KG", help="body weight for per-kg doses")
     s.add_argument("--rtol", type=_positive(float), default=1e-6)
     s.add_argument("--atol", type=_positive(float), default=1e-12)
@@ -170,6 +172,10 @@ def _simulate(args) -> int:
     model = _load(args.model)
     doses = list(args.dose or [])
     params = dict(args.param or [])
+    if not args.regimen and not doses and model.metadata.get("default_regimen"):
+        args.regimen = model.metadata["default_regimen"]
+        print(f"qsp: using {model.name}'s default regimen {args.regimen!r} (see 'qsp info {model.name}')",
+              file=sys.stderr)
     if args.regimen:
         reg_doses, reg_params = model.regimen(args.regimen)
         doses = reg_doses + doses
@@ -235,6 +241,17 @@ def _info(args) -> int:
 
     lines = [f"{model!r}", f"time unit: {model.time_unit or '(not declared)'}",
              f"dose targets: {', '.join(model.dose_targets) or '(none)'}"]
+    meta = model.metadata
+    if meta:
+        lines.append(f"title: {meta.get('title', '')}")
+        for d in meta.get("drugs", []):
+            lines.append(f"drug: {d.get('name')} -> {d.get('target')} ({d.get('unit')}, {d.get('route')}, "
+                         f"MW {d.get('molecular_weight')} g/mol)")
+        for name, reg in meta.get("regimens", {}).items():
+            mark = " (default)" if name == meta.get("default_regimen") else ""
+            lines.append(f"regimen: {name}{mark}: {reg.get('description', '')}")
+        for key, sel in meta.get("outputs", {}).items():
+            lines.append(f"output: {key} = {sel}")
     with pd.option_context("display.width", 160, "display.max_columns", 20, "display.max_colwidth", 60,
                            "display.max_rows", 500):
         for key, df in tables.items():

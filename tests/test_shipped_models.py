@@ -1,0 +1,75 @@
+"""Every shipped model goes through the same checks: load, validate, regimens, CLI, example."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import qsp
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ["cd3_crs", "trimeric", "tritherapy"]
+
+
+def test_the_three_models_are_listed():
+    assert set(MODELS) <= set(qsp.list_models())
+    p = subprocess.run([sys.executable, "-m", "qsp", "models"], capture_output=True, text=True)
+    assert all(name in p.stdout for name in MODELS)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_loads_validates_and_has_complete_metadata(name):
+    m = qsp.load_model(name)
+    rep = m.validate()
+    assert rep.ok and not rep.warnings, str(rep)
+    meta = m.metadata
+    for key in ("title", "time_unit", "t_end", "points", "drugs", "regimens", "default_regimen", "outputs",
+                "parameter_ranges", "references"):
+        assert key in meta, key
+    for drug in meta["drugs"]:
+        assert drug["target"] in m.dose_targets and drug["molecular_weight"] > 0
+    for sel in meta["outputs"].values():
+        assert sel in m._check_outputs([sel])
+    for pid, spec in meta["parameter_ranges"].items():
+        assert pid in m.parameters.index or pid in m.species.index, pid
+        assert spec["low"] < spec["high"]
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_every_regimen_simulates_non_negative(name):
+    m = qsp.load_model(name)
+    species = [s for s in m.species.index if not m.species.loc[s, "constant"]]
+    for reg in m.metadata["regimens"]:
+        doses, params = m.regimen(reg)
+        res = m.simulate(m.metadata["t_end"], points=200, outputs=species, doses=doses, params=params)
+        assert np.isfinite(res.values).all(), reg
+        assert res.values.min() > -1e-6 * max(1.0, np.abs(res.values).max()), reg
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_cli_simulate_default_regimen(name, tmp_path):
+    out = tmp_path / f"{name}.csv"
+    p = subprocess.run([sys.executable, "-m", "qsp", "simulate", name, "--out", str(out), "--points", "50"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "default regimen" in p.stderr
+    df = pd.read_csv(out)
+    m = qsp.load_model(name)
+    doses, params = m.regimen()
+    ref = m.simulate(m.metadata["t_end"], points=50, doses=doses, params=params)
+    assert np.allclose(df.drop(columns="time").to_numpy(), ref.values, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_example_runs_and_draws(name, tmp_path):
+    target = tmp_path / "fig"
+    target.mkdir()
+    png = target / f"{name}.png"
+    arg = str(target) if name == "tritherapy" else str(png)
+    p = subprocess.run([sys.executable, str(ROOT / "examples" / f"{name}.py"), arg], capture_output=True,
+                       text=True, timeout=300, env={"MPLBACKEND": "Agg", "PATH": "/usr/bin:/bin"})
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert png.exists() and png.stat().st_size > 20_000
