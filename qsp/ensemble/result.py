@@ -21,12 +21,31 @@ class EnsembleResult:
         Metric column names.
     """
 
-    def __init__(self, table: pd.DataFrame, trajectories: pd.DataFrame | None, metrics: list[str],
-                 wall_seconds: float = float("nan")):
-        self.table = table
-        self.trajectories = trajectories
+    def __init__(self, table: pd.DataFrame | None, trajectories: pd.DataFrame | None, metrics: list[str],
+                 wall_seconds: float = float("nan"), *, store=None, n_tasks: int | None = None,
+                 n_failed: int | None = None, has_trajectories: bool = False):
+        self._table = table
+        self._trajectories = trajectories
+        self._store = store
+        self._has_trajectories = has_trajectories or trajectories is not None
         self.metrics = list(metrics)
         self.wall_seconds = wall_seconds
+        self._n_tasks = n_tasks
+        self._n_failed = n_failed
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """The per-task table (read from the output directory on first use when results were streamed)."""
+        if self._table is None and self._store is not None:
+            self._table = self._store.read()
+        return self._table
+
+    @property
+    def trajectories(self) -> pd.DataFrame | None:
+        """Long table of kept time courses, or None."""
+        if self._trajectories is None and self._store is not None and self._has_trajectories:
+            self._trajectories = self._store.read("traj")
+        return self._trajectories
 
     @property
     def failures(self) -> pd.DataFrame:
@@ -36,13 +55,15 @@ class EnsembleResult:
     @property
     def n_failed(self) -> int:
         """Number of failed tasks."""
-        return int((self.table["status"] != "ok").sum())
+        if self._n_failed is None:
+            self._n_failed = int((self.table["status"] != "ok").sum())
+        return self._n_failed
 
     def __len__(self) -> int:
-        return len(self.table)
+        return self._n_tasks if self._n_tasks is not None else len(self.table)
 
     def __repr__(self) -> str:
-        return f"EnsembleResult({len(self.table)} tasks, {self.n_failed} failed, metrics={self.metrics})"
+        return f"EnsembleResult({len(self)} tasks, {self.n_failed} failed, metrics={self.metrics})"
 
     def to_pandas(self) -> pd.DataFrame:
         """The per-task table."""

@@ -206,16 +206,17 @@ def run(model: Model, samples: pd.DataFrame | None = None, *, regimens=None,
             bar.close()
         if owned:
             backend_obj.close()
-    if store is not None:
-        table = store.read()
-        traj = store.read("traj") if keep else None
+    names = [m.name for m in metric_list]
+    if store is not None:  # streamed: the table stays on disk until asked for, so memory stays flat
+        result = EnsembleResult(None, None, names, time.perf_counter() - started, store=store, n_tasks=n_tasks,
+                                n_failed=store.count_failed(), has_trajectories=bool(keep))
     else:
         table = pd.concat(frames, ignore_index=True).sort_values("task").reset_index(drop=True)
         traj = (pd.concat(traj_frames, ignore_index=True).sort_values(["task", "time"]).reset_index(drop=True)
                 if keep else None)
-    result = EnsembleResult(table, traj, [m.name for m in metric_list], time.perf_counter() - started)
+        result = EnsembleResult(table, traj, names, time.perf_counter() - started)
     if result.n_failed:
-        warnings.warn(f"{result.n_failed} of {len(table)} simulations failed; see result.failures",
+        warnings.warn(f"{result.n_failed} of {n_tasks} simulations failed; see result.failures",
                       QSPWarning, stacklevel=2)
     return result
 

@@ -63,6 +63,14 @@ class PartStore:
         df.to_parquet(tmp, index=False)
         os.replace(tmp, d / name)
 
+    def count_failed(self) -> int:
+        """Number of stored rows whose status is not 'ok' (reads only that column)."""
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        return sum(int(pc.sum(pc.not_equal(pq.read_table(p, columns=["status"]).column("status"), "ok")).as_py()
+                       or 0) for p in self._parts())
+
     def read(self, kind: str = "part") -> pd.DataFrame | None:
         """All stored rows, one per task, in task order."""
         parts = self._parts(kind)
