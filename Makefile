@@ -18,7 +18,7 @@ demo: $(STAMP)
 	MPLBACKEND=Agg $(PY) examples/demo.py out/demo
 
 test: $(STAMP)
-	MPLBACKEND=Agg $(PY) -m pytest -q -m "not conformance" tests
+	MPLBACKEND=Agg $(PY) -m pytest -q tests
 
 conformance: $(STAMP)
 	MPLBACKEND=Agg $(PY) -m qsp.conformance ../shared/sbml-test-suite/cases --out out/conformance.csv

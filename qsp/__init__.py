@@ -9,7 +9,7 @@
 from . import metrics
 from .catalog import list_models
 from .dosing import Dose
-from .errors import (DosingError, ModelError, QSPError, QSPWarning, SimulationError, UnknownIdError,
+from .errors import (DosingError, InputError, ModelError, QSPError, QSPWarning, SimulationError, UnknownIdError,
                      UnsupportedModelError)
 from .model import Model, load_model
 from .result import SimulationResult
@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Dose", "Model", "SimulationResult", "load_model", "list_models", "metrics",
-    "QSPError", "ModelError", "UnsupportedModelError", "UnknownIdError", "DosingError", "SimulationError",
+    "QSPError", "ModelError", "UnsupportedModelError", "UnknownIdError", "InputError", "DosingError",
+    "SimulationError",
     "QSPWarning", "__version__",
 ]

@@ -8,9 +8,11 @@ non-zero exit status, never a traceback (set ``QSP_DEBUG=1`` to see one).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+import tempfile
 
 from .errors import QSPError
 
@@ -85,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Simulate MODEL (a shipped model name or an .xml/.ant file) and write the time course."))
     s.add_argument("model", metavar="MODEL")
     s.add_argument("--t-end", type=_positive(float), help="end time (model time unit); default from the model")
-    s.add_argument("--points", type=_positive(int), help="number of output points (default 101)")
+    s.add_argument("--points", type=_positive(int),
+                   help="number of output points (default: the model metadata's, else 101)")
     s.add_argument("--output", action="append", metavar="SELECTOR",
                    help="output selector, repeatable: S (amount), [S] (concentration), parameter or reaction id")
     s.add_argument("--param", action="append", type=_key_value, metavar="ID=VALUE", help="parameter override")
@@ -168,7 +171,12 @@ def _load(source: str):
     return load_model(source)
 
 
+_PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
+
+
 def _simulate(args) -> int:
+    if args.plot and not args.plot.lower().endswith(_PLOT_SUFFIXES):
+        raise QSPError(f"--plot file must end in one of {', '.join(_PLOT_SUFFIXES)}. Got {args.plot!r}.")
     model = _load(args.model)
     doses = list(args.dose or [])
     params = dict(args.param or [])
@@ -215,11 +223,17 @@ def _write(text: str, path: str | None) -> None:
 
 def _validate(args) -> int:
     from .catalog import list_models, model_path
-    from .model import Model
+
+    from . import sbml as _sbml
+    from .validation import validate_document
 
     source = str(model_path(args.model)) if args.model in list_models() else args.model
-    model = Model.from_file(source)
-    report = model.validate(units=not args.no_units)
+    data = _sbml.read_model_file(source)
+    if source.lower().endswith((".ant", ".antimony", ".txt")):
+        text = _sbml.antimony_to_sbml(data.decode("utf-8", errors="replace"))
+    else:
+        text = data.decode("utf-8", errors="replace")
+    report = validate_document(text, units=not args.no_units, location=source)
     if args.format == "json":
         _write(json.dumps(report.to_dict()), None)
     else:
@@ -234,7 +248,8 @@ def _info(args) -> int:
     if args.format == "json":
         out = {"name": model.name, "time_unit": model.time_unit, "dose_targets": model.dose_targets}
         for key, df in tables.items():
-            out[key] = json.loads(df.reset_index().to_json(orient="records"))
+            flat = df.reset_index() if df.index.name else df
+            out[key] = json.loads(flat.to_json(orient="records"))
         _write(json.dumps(out), None)
         return 0
     import pandas as pd
@@ -322,10 +337,47 @@ def _ensemble(args) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Send what compiled libraries (CVODE, libsbml) print on file descriptor 2 to a scratch file.
+
+    Python's own ``sys.stderr`` (errors, progress bars) still reaches the terminal, so the CLI keeps
+    its one-line errors while the solver's multi-line warnings stay out of the way.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    original = sys.stderr
+    with tempfile.TemporaryFile() as scratch:
+        sys.stderr.flush()
+        os.dup2(scratch.fileno(), 2)
+        sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            sys.stderr.close()
+            sys.stderr = original
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``qsp`` console script; returns the exit status."""
+    import warnings
+
+    warnings.showwarning = lambda message, category, *a, **k: print(f"qsp: warning: {message}", file=sys.stderr)
     parser = build_parser()
     args = parser.parse_args(argv)
+    if os.environ.get("QSP_DEBUG"):
+        return _dispatch(args)
+    with _native_stderr_silenced():
+        return _dispatch(args)
+
+
+def _dispatch(args) -> int:
     handlers = {"simulate": _simulate, "validate": _validate, "info": _info, "models": _models,
                 "ensemble": _ensemble}
     handler = getattr(args, "handler", None) or handlers[args.command]
@@ -334,8 +386,6 @@ def main(argv: list[str] | None = None) -> int:
     except QSPError as exc:
         print(f"qsp: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    except Warning:
-        raise
     except KeyboardInterrupt:
         print("qsp: interrupted", file=sys.stderr)
         return 130

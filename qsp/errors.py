@@ -12,6 +12,7 @@ __all__ = [
     "ModelError",
     "UnsupportedModelError",
     "UnknownIdError",
+    "InputError",
     "DosingError",
     "SimulationError",
     "QSPWarning",
@@ -43,6 +44,10 @@ class UnknownIdError(QSPError, LookupError):
 
     def __str__(self) -> str:  # KeyError-style quoting is not wanted here
         return str(self.args[0]) if self.args else ""
+
+
+class InputError(QSPError, ValueError):
+    """An argument has an invalid value (a time grid, a number, an option)."""
 
 
 class DosingError(QSPError, ValueError):

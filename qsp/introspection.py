@@ -38,7 +38,8 @@ def species_table(m) -> pd.DataFrame:
         amount_only = s.getHasOnlySubstanceUnits()
         substance = s.getSubstanceUnits() or (model.getSubstanceUnits() if model.getLevel() >= 3 else "")
         comp = model.getCompartment(s.getCompartment())
-        volume = comp.getUnits() if comp is not None and comp.isSetUnits() else ""
+        volume = comp.getUnits() if comp is not None and comp.isSetUnits() else (
+            model.getVolumeUnits() if model.getLevel() >= 3 and model.isSetVolumeUnits() else "")
         rows.append({
             "id": sid, "name": s.getName(), "compartment": s.getCompartment(),
             "value": _init(m, sid if amount_only else f"[{sid}]"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import QSPError
+from .errors import InputError
 
 __all__ = ["auc", "cmax", "tmax", "cmin", "trough", "value_at", "time_above", "nadir", "time_of_nadir",
            "percent_change", "best_percent_change"]
@@ -20,11 +20,11 @@ def _arrays(t, y) -> tuple[np.ndarray, np.ndarray]:
     t = np.asarray(t, dtype=float).ravel()
     y = np.asarray(y, dtype=float).ravel()
     if t.shape != y.shape:
-        raise QSPError(f"t and y must have the same length. Got {t.size} and {y.size}.")
+        raise InputError(f"t and y must have the same length. Got {t.size} and {y.size}.")
     if t.size == 0:
-        raise QSPError("t and y must not be empty")
+        raise InputError("t and y must not be empty")
     if t.size > 1 and (np.diff(t) < 0).any():
-        raise QSPError("t must be non-decreasing")
+        raise InputError("t must be non-decreasing")
     return t, y
 
 
@@ -33,7 +33,7 @@ def _window(t, y, t_start, t_end):
     a = t[0] if t_start is None else float(t_start)
     b = t[-1] if t_end is None else float(t_end)
     if a < t[0] or b > t[-1] or b < a:
-        raise QSPError(f"window [{a:g}, {b:g}] is not inside the data range [{t[0]:g}, {t[-1]:g}]")
+        raise InputError(f"window [{a:g}, {b:g}] is not inside the data range [{t[0]:g}, {t[-1]:g}]")
     inside = (t > a) & (t < b)
     tt = np.concatenate(([a], t[inside], [b]))
     yy = np.concatenate(([np.interp(a, t, y)], y[inside], [np.interp(b, t, y)]))
@@ -54,7 +54,7 @@ def auc(t, y, *, method: str = "linear", t_start: float | None = None, t_end: fl
     """
     t, y = _arrays(t, y)
     if method not in ("linear", "log-down"):
-        raise QSPError(f"method must be 'linear' or 'log-down'. Got {method!r} instead.")
+        raise InputError(f"method must be 'linear' or 'log-down'. Got {method!r} instead.")
     t, y = _window(t, y, t_start, t_end)
     dt = np.diff(t)
     y0, y1 = y[:-1], y[1:]
@@ -95,7 +95,7 @@ def trough(t, y, dose_time: float) -> float:
     t, y = _arrays(t, y)
     idx = np.searchsorted(t, float(dose_time), side="left") - 1
     if idx < 0:
-        raise QSPError(f"no output time before the dose at t={dose_time:g}")
+        raise InputError(f"no output time before the dose at t={dose_time:g}")
     return float(y[idx])
 
 
@@ -104,7 +104,7 @@ def value_at(t, y, at: float) -> float:
     t, y = _arrays(t, y)
     at = float(at)
     if at < t[0] or at > t[-1]:
-        raise QSPError(f"t={at:g} is outside the data range [{t[0]:g}, {t[-1]:g}]")
+        raise InputError(f"t={at:g} is outside the data range [{t[0]:g}, {t[-1]:g}]")
     return float(np.interp(at, t, y))
 
 
@@ -141,7 +141,7 @@ def percent_change(t, y, *, baseline: float | None = None) -> np.ndarray:
     t, y = _arrays(t, y)
     y0 = y[0] if baseline is None else value_at(t, y, baseline)
     if y0 == 0:
-        raise QSPError("baseline value is 0; percent change is undefined")
+        raise InputError("baseline value is 0; percent change is undefined")
     return 100.0 * (y - y0) / y0
 
 

@@ -15,7 +15,7 @@ from . import sbml as _sbml
 from ._ids import unknown_id
 from .catalog import model_metadata, model_path
 from .dosing import Dose, Schedule, as_dose_list, build_schedule
-from .errors import DosingError, ModelError, QSPError, QSPWarning, UnknownIdError
+from .errors import DosingError, ModelError, QSPWarning, UnknownIdError, InputError
 from .result import SimulationResult
 from .simulation import integrate
 from .units import substance_unit, to_model_amount
@@ -289,8 +289,10 @@ class Model:
             outputs = [outputs]
         outputs = tuple(outputs)
         if not outputs:
-            raise QSPError("outputs must name at least one selector")
+            raise InputError("outputs must name at least one selector")
         for o in outputs:
+            if o == "time":
+                raise InputError("'time' is always the first column of a result; it is not an output")
             if o not in self._selectors and o not in self._other_selectors():
                 raise unknown_id("output", str(o), self._selectors, where=f" of model {self.name!r}")
         return outputs
@@ -322,11 +324,11 @@ class Model:
                 raise unknown_id("species", str(sel), species, where=f" of model {self.name!r}")
             v = _finite(value, f"initial value of {sel!r}")
             if v < 0:
-                raise QSPError(f"initial value of {sel!r} must be >= 0. Got {value!r} instead.")
+                raise InputError(f"initial value of {sel!r} must be >= 0. Got {value!r} instead.")
             keys[sel] = v
         for key in keys:
             if key not in self._defaults:
-                raise QSPError(f"{key!r} is set by an assignment rule and cannot be overridden; "
+                raise InputError(f"{key!r} is set by an assignment rule and cannot be overridden; "
                                "override the quantities its rule uses")
         return keys
 
@@ -335,9 +337,11 @@ class Model:
             return None
         if body_weight is None:
             body_weight = self.metadata.get("body_weight")
-        elif isinstance(body_weight, bool) or not isinstance(body_weight, (int, float)) \
-                or not math.isfinite(body_weight) or body_weight <= 0:
+        if body_weight is not None and (isinstance(body_weight, bool)
+                                        or not isinstance(body_weight, (int, float, np.integer, np.floating))
+                                        or not math.isfinite(body_weight) or body_weight <= 0):
             raise DosingError(f"body_weight must be a positive number of kg. Got {body_weight!r} instead.")
+        body_weight = None if body_weight is None else float(body_weight)
         key = (doses, body_weight)
         cached = self._schedules.get(key)
         if cached is None:
@@ -356,13 +360,15 @@ class Model:
         if t not in self._floating:
             where = f" of model {self.name!r}"
             if t in self._boundary:
-                raise DosingError(f"dose target {t!r} is a boundary species and cannot be dosed")
+                s = self._doc.getModel().getSpecies(t)
+                kind = "constant" if s is not None and s.getConstant() else "boundary"
+                raise DosingError(f"dose target {t!r} is a {kind} species and cannot be dosed")
             raise unknown_id("dose target (floating species)", t, self._floating, where=where)
-        if dose.is_infusion and t not in self._infusion:
-            raise DosingError(f"dose target {t!r} is set by a rule or conversion factor; it takes boluses only, "
-                              "not infusions")
         if t in self._assigned:
             raise DosingError(f"dose target {t!r} is set by an assignment rule and cannot be dosed")
+        if dose.is_infusion and t not in self._infusion:
+            raise DosingError(f"dose target {t!r} is set by a rate rule or has a conversion factor; it takes "
+                              "boluses only, not infusions")
 
     def _amount(self, dose: Dose, body_weight) -> float:
         if dose.unit is None:
@@ -449,16 +455,16 @@ def _check_equilibrate(value) -> float | None:
         return None
     v = _finite(value, "equilibrate")
     if v < 0:
-        raise QSPError(f"equilibrate must be a duration >= 0. Got {value!r} instead.")
+        raise InputError(f"equilibrate must be a duration >= 0. Got {value!r} instead.")
     return v or None
 
 
 def _finite(value, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise QSPError(f"{what} must be a number. Got {value!r} instead.")
+        raise InputError(f"{what} must be a number. Got {value!r} instead.")
     v = float(value)
     if not math.isfinite(v):
-        raise QSPError(f"{what} must be finite. Got {value!r} instead.")
+        raise InputError(f"{what} must be finite. Got {value!r} instead.")
     return v
 
 
@@ -466,30 +472,30 @@ def _output_grid(t_end, points, times, t_start) -> tuple[np.ndarray, float, floa
     t_start = _finite(t_start, "t_start")
     if times is not None:
         if points is not None:
-            raise QSPError("give either points= or times=, not both")
+            raise InputError("give either points= or times=, not both")
         try:
             grid = np.asarray(times, dtype=float).ravel()
         except (TypeError, ValueError):
-            raise QSPError("times must be a sequence of numbers") from None
+            raise InputError("times must be a sequence of numbers") from None
         if grid.size == 0 or not np.isfinite(grid).all():
-            raise QSPError("times must be a non-empty sequence of finite numbers")
+            raise InputError("times must be a non-empty sequence of finite numbers")
         if grid.size > 1 and not (np.diff(grid) > 0).all():
-            raise QSPError("times must be strictly increasing")
+            raise InputError("times must be strictly increasing")
         if grid[0] < t_start:
-            raise QSPError(f"times start at {grid[0]:g}, before t_start={t_start:g}")
+            raise InputError(f"times start at {grid[0]:g}, before t_start={t_start:g}")
         t_end = float(grid[-1]) if t_end is None else _finite(t_end, "t_end")
         if grid[-1] > t_end:
-            raise QSPError(f"times end at {grid[-1]:g}, after t_end={t_end:g}")
+            raise InputError(f"times end at {grid[-1]:g}, after t_end={t_end:g}")
     else:
         if t_end is None:
-            raise QSPError("give t_end (or times=)")
+            raise InputError("give t_end (or times=)")
         t_end = _finite(t_end, "t_end")
         n = DEFAULT_POINTS if points is None else points
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-            raise QSPError(f"points must be an integer >= 2. Got {points!r} instead.")
+            raise InputError(f"points must be an integer >= 2. Got {points!r} instead.")
         grid = np.linspace(t_start, t_end, int(n))
     if t_end <= t_start:
-        raise QSPError(f"t_end must be after t_start. Got t_start={t_start:g}, t_end={t_end:g}.")
+        raise InputError(f"t_end must be after t_start. Got t_start={t_start:g}, t_end={t_end:g}.")
     return grid, t_start, t_end
 
 

@@ -115,7 +115,8 @@ def flatten(doc: libsbml.SBMLDocument) -> libsbml.SBMLDocument:
     if doc.convert(props) != libsbml.LIBSBML_OPERATION_SUCCESS:
         msgs = [doc.getError(i).getMessage() for i in range(doc.getNumErrors())
                 if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
-        raise ModelError(f"cannot flatten hierarchical (comp) model: {_one_line(msgs[-1] if msgs else 'unknown error')}")
+        last = _one_line(msgs[-1] if msgs else "unknown error")
+        raise ModelError(f"cannot flatten hierarchical (comp) model: {last}")
     return doc
 
 

@@ -104,9 +104,10 @@ def to_model_amount(amount: float, unit: str, target: SubstanceUnit, *,
         kg; needed for per-kg units.
     """
     dim, factor, per_kg = parse_dose_unit(unit)
+    given = f"{amount:g} {unit}"
     if per_kg:
         if body_weight is None:
-            raise DosingError(f"dose of {amount:g} {unit} into {species!r} needs a body weight; pass body_weight= (kg)")
+            raise DosingError(f"dose of {given} into {species!r} needs a body weight; pass body_weight= (kg)")
         amount = amount * body_weight
     if target.dimension is None:
         raise DosingError(
@@ -115,7 +116,7 @@ def to_model_amount(amount: float, unit: str, target: SubstanceUnit, *,
     si = amount * factor  # g or mol
     if dim == "mass" and target.dimension in ("mole", "item"):
         if not molecular_weight:
-            raise DosingError(f"dose of {amount:g} {unit} into {species!r} needs a molecular weight (g/mol) "
+            raise DosingError(f"dose of {given} into {species!r} needs a molecular weight (g/mol) "
                               "to convert mass to moles; pass molecular_weight= to Dose")
         si, dim = si / molecular_weight, "mole"
     elif dim == "mole" and target.dimension == "mass":

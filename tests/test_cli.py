@@ -81,7 +81,7 @@ def test_info_validate_models(files):
     (["simulate", "no_such_model", "--t-end", "1"], "not a shipped model"),
     (["simulate", "{d}/pk.ant", "--t-end", "1", "--param", "kx=1"], "did you mean 'k'"),
     (["simulate", "{d}/pk.ant", "--t-end", "1", "--param", "k=abc"], "must be a number"),
-    (["simulate", "{d}/pk.ant", "--t-end", "1", "--output", "[Q]"], "not a output"),
+    (["simulate", "{d}/pk.ant", "--t-end", "1", "--output", "[Q]"], "not an output"),
     (["simulate", "{d}/pk.ant", "--t-end", "1", "--dose", "target=Q,amount=1"], "dose target"),
     (["simulate", "{d}/pk.ant", "--t-end", "1", "--dose", "target=A,amount=-1"], "amount"),
     (["simulate", "{d}/pk.ant", "--t-end", "1", "--dose", "target=A,amount=1,unit=mg"], "molecular weight"),

@@ -1,6 +1,5 @@
 """Ensemble engine: identical tables on every backend, failures as rows, resume after a kill."""
 
-import os
 import signal
 import subprocess
 import sys
@@ -92,12 +91,13 @@ def test_kill_midway_then_resume_loses_and_duplicates_nothing(tmp_path, pk1_text
     spec.write_text('n = 20000\nseed = 5\n[parameters.k]\nlow = 0.05\nhigh = 0.5\ndistribution = "loguniform"\n')
     out = tmp_path / "run.parquet"
     cmd = [sys.executable, "-m", "qsp", "ensemble", str(model_file), "--spec", str(spec), "--metric", "cmax:[A]",
-           "--metric", "auc:[A]", "--dose", "target=A,amount=100,every=12,count=2", "--t-end", "24",
+           "--metric", "auc:[A]", "--dose", "target=A,amount=100,every=12,count=2", "--t-end", "24", "--points", "25",
            "--backend", "serial", "--chunk-size", "200", "--out", str(out), "--quiet"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 60
-    while time.time() < deadline and len(list(out.glob("part-*.parquet"))) < 5:
-        time.sleep(0.05)
+    while time.time() < deadline and len(list(out.glob("part-*.parquet"))) < 3:
+        time.sleep(0.01)
+    assert proc.poll() is None, "the run ended before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     partial = pd.read_parquet(out)
@@ -110,7 +110,8 @@ def test_kill_midway_then_resume_loses_and_duplicates_nothing(tmp_path, pk1_text
     ref = ensemble.run(qsp.Model.from_file(model_file),
                        ensemble.sampling.samples_from_spec({"n": 20000, "seed": 5, "parameters": {
                            "k": {"low": 0.05, "high": 0.5, "distribution": "loguniform"}}}).head(500),
-                       regimens={"cli": [qsp.Dose("A", 100, every=12, count=2)]}, metrics=["cmax:[A]"], t_end=24)
+                       regimens={"cli": [qsp.Dose("A", 100, every=12, count=2)]}, metrics=["cmax:[A]"], t_end=24,
+                       points=25)
     merged = table.sort_values("task").head(500)
     assert merged["cmax([A])"].to_numpy() == pytest.approx(ref.table["cmax([A])"].to_numpy())
 

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-from ..errors import QSPError
+from ..errors import InputError
 
 __all__ = ["SerialBackend", "ProcessBackend", "DaskBackend", "get_backend"]
 
@@ -50,23 +50,46 @@ class ProcessBackend:
 
     Each worker compiles a model once and keeps it; chunks are submitted a
     few per worker at a time so memory stays flat however many there are.
+    libRoadRunner keeps about 128 bytes per integration call for the life of
+    a process, so after ``recycle_after`` simulations per worker the pool is
+    replaced by fresh workers (a fraction of a second), which bounds that
+    growth on long runs.
     """
 
-    def __init__(self, n_workers: int | None = None):
+    def __init__(self, n_workers: int | None = None, *, recycle_after: int = 50_000):
         self.n_workers = n_workers
+        self.recycle_after = recycle_after
 
     def map(self, fn, job, chunks: Iterable) -> Iterator:
         n = self.n_workers or os.cpu_count() or 1
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise QSPError(f"n_workers must be a positive integer. Got {self.n_workers!r}.")
-        pool = _pool(n)
-        yield from _bounded(lambda c: pool.submit(fn, job, c), chunks, 3 * n, wait, FIRST_COMPLETED)
+            raise InputError(f"n_workers must be a positive integer. Got {self.n_workers!r}.")
+        it = iter(chunks)
+        state = {"exhausted": False}
+        while not state["exhausted"]:
+            pool = _pool(n)
+            epoch = _take(it, self.recycle_after * n, state)
+            yield from _bounded(lambda c: pool.submit(fn, job, c), epoch, 3 * n, wait, FIRST_COMPLETED)
+            if not state["exhausted"]:
+                _POOLS.pop(n, None)
+                pool.shutdown(wait=True)
 
     def close(self) -> None:
         """Shut the shared pool of this size down (it is rebuilt on next use)."""
         pool = _POOLS.pop(self.n_workers or os.cpu_count() or 1, None)
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+
+
+def _take(it, limit: int, state: dict) -> Iterator:
+    """Yield chunks from ``it`` until they hold ``limit`` simulations; mark ``state`` when ``it`` runs out."""
+    count = 0
+    for chunk in it:
+        yield chunk
+        count += len(chunk.task)
+        if count >= limit:
+            return
+    state["exhausted"] = True
 
 
 def _bounded(submit, chunks, limit, wait_fn, first_completed) -> Iterator:
@@ -107,12 +130,12 @@ class DaskBackend:
         try:
             from dask.distributed import Client, LocalCluster
         except ImportError:
-            raise QSPError("the Dask backend needs dask[distributed]: pip install 'qsp[dask]'") from None
+            raise InputError("the Dask backend needs dask[distributed]: pip install 'qsp[dask]'") from None
         if self.address:
             try:
                 self.client = Client(self.address, timeout="10s")
             except (OSError, TimeoutError) as exc:
-                raise QSPError(f"cannot reach the Dask scheduler at {self.address!r}: {exc}") from None
+                raise InputError(f"cannot reach the Dask scheduler at {self.address!r}: {exc}") from None
         else:
             cluster = LocalCluster(n_workers=self.n_workers or os.cpu_count() or 1, threads_per_worker=1,
                                    processes=True, dashboard_address=None)
@@ -151,7 +174,7 @@ def get_backend(backend) -> tuple[object, bool]:
     if backend == "dask":
         return DaskBackend(), True
     if isinstance(backend, str):
-        raise QSPError(f"backend must be 'serial', 'processes', 'dask' or a backend object. Got {backend!r}.")
+        raise InputError(f"backend must be 'serial', 'processes', 'dask' or a backend object. Got {backend!r}.")
     if not hasattr(backend, "map"):
-        raise QSPError(f"backend object {backend!r} has no map() method")
+        raise InputError(f"backend object {backend!r} has no map() method")
     return backend, False

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import metrics as _m
-from ..errors import QSPError
+from ..errors import InputError
 
 #: name -> (function of (t, y, **kwargs), positional keyword names accepted after the output in the short form)
 _FUNCTIONS = {
@@ -52,7 +52,7 @@ class Metric:
 
     def __post_init__(self):
         if self.function not in _FUNCTIONS:
-            raise QSPError(f"unknown metric {self.function!r}; use one of {', '.join(_FUNCTIONS)}")
+            raise InputError(f"unknown metric {self.function!r}; use one of {', '.join(_FUNCTIONS)}")
         if not self.name:
             extra = ",".join(f"{k}={v}" for k, v in self.kwargs.items())
             object.__setattr__(self, "name", f"{self.function}({self.output}{',' + extra if extra else ''})")
@@ -69,10 +69,11 @@ class Metric:
         """Parse ``function:output[:value][:key=value...]``, e.g. ``value_at:TV:28`` or ``auc:[Cp]:method=log-down``."""
         parts = text.split(":")
         if len(parts) < 2 or not parts[0] or not parts[1]:
-            raise QSPError(f"metric {text!r} must look like FUNCTION:OUTPUT[:VALUE], e.g. cmax:[Cp] or value_at:TV:28")
+            raise InputError(f"metric {text!r} must look like FUNCTION:OUTPUT[:VALUE], "
+                             "e.g. cmax:[Cp] or value_at:TV:28")
         fn, output, rest = parts[0].strip(), parts[1].strip(), parts[2:]
         if fn not in _FUNCTIONS:
-            raise QSPError(f"unknown metric {fn!r} in {text!r}; use one of {', '.join(_FUNCTIONS)}")
+            raise InputError(f"unknown metric {fn!r} in {text!r}; use one of {', '.join(_FUNCTIONS)}")
         positional = list(_FUNCTIONS[fn][1])
         kwargs = {}
         for item in rest:
@@ -81,14 +82,14 @@ class Metric:
             elif positional:
                 k, v = positional.pop(0), item
             else:
-                raise QSPError(f"metric {text!r}: unexpected value {item!r}")
+                raise InputError(f"metric {text!r}: unexpected value {item!r}")
             try:
                 kwargs[k.strip()] = float(v)
             except ValueError:
                 kwargs[k.strip()] = v.strip()
         missing = [p for p in positional if p not in kwargs]
         if missing:
-            raise QSPError(f"metric {text!r} needs {missing[0]} (e.g. {fn}:{output}:VALUE)")
+            raise InputError(f"metric {text!r} needs {missing[0]} (e.g. {fn}:{output}:VALUE)")
         return cls(fn, output, kwargs)
 
 
@@ -101,5 +102,5 @@ def as_metrics(metrics) -> tuple[Metric, ...]:
     out = tuple(m if isinstance(m, Metric) else Metric.parse(str(m)) for m in metrics)
     names = [m.name for m in out]
     if len(set(names)) != len(names):
-        raise QSPError(f"metric names must be unique. Got {names}.")
+        raise InputError(f"metric names must be unique. Got {names}.")
     return out

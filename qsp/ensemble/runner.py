@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import sys
 import time
 import warnings
@@ -15,7 +14,7 @@ import pandas as pd
 
 from .._ids import unknown_id
 from ..dosing import Dose, as_dose_list
-from ..errors import QSPError, QSPWarning
+from ..errors import QSPWarning, InputError
 from ..model import Model, _check_equilibrate, _output_grid
 from .backends import get_backend
 from .job import STATUS_OK, Chunk, ChunkResult, Job, run_chunk, sbml_key
@@ -32,7 +31,7 @@ def _regimens(model: Model, regimens) -> list[tuple[str, tuple[Dose, ...], dict]
     if isinstance(regimens, (Dose, list, tuple)):
         regimens = {"regimen": regimens}
     if not isinstance(regimens, Mapping) or not regimens:
-        raise QSPError("regimens must be a non-empty mapping name -> doses (or (doses, params), or a "
+        raise InputError("regimens must be a non-empty mapping name -> doses (or (doses, params), or a "
                        "regimen name of the model's metadata)")
     out = []
     for name, spec in regimens.items():
@@ -50,15 +49,15 @@ def _columns(model: Model, samples: pd.DataFrame) -> tuple[str, ...]:
     species = set(model._floating) | set(model._boundary)
     for col in samples.columns:
         if not isinstance(col, str):
-            raise QSPError(f"sample columns must be parameter or species ids. Got {col!r}.")
+            raise InputError(f"sample columns must be parameter or species ids. Got {col!r}.")
         sid = col[1:-1] if col.startswith("[") and col.endswith("]") else col
         if col not in model._parameters and col not in model._compartments and sid not in species:
             raise unknown_id("parameter or species", col, model._parameters + sorted(species),
                              where=f" of model {model.name!r} (sample column)")
         if col in model._assigned or sid in model._assigned:
-            raise QSPError(f"sample column {col!r} is set by an assignment rule and cannot be varied")
+            raise InputError(f"sample column {col!r} is set by an assignment rule and cannot be varied")
         if not pd.api.types.is_numeric_dtype(samples[col]):
-            raise QSPError(f"sample column {col!r} must be numeric")
+            raise InputError(f"sample column {col!r} must be numeric")
     return tuple(samples.columns)
 
 
@@ -127,9 +126,9 @@ def run(model: Model, samples: pd.DataFrame | None = None, *, regimens=None,
     if samples is None:
         samples = pd.DataFrame(index=[0])
     if not isinstance(samples, pd.DataFrame):
-        raise QSPError(f"samples must be a pandas DataFrame. Got {type(samples).__name__}.")
+        raise InputError(f"samples must be a pandas DataFrame. Got {type(samples).__name__}.")
     if len(samples) == 0:
-        raise QSPError("samples has no rows")
+        raise InputError("samples has no rows")
     samples = samples.reset_index(drop=True)
     metric_list = as_metrics(metrics)
     if t_end is None and times is None:
@@ -145,7 +144,7 @@ def run(model: Model, samples: pd.DataFrame | None = None, *, regimens=None,
         keep = ()
     outputs = tuple(dict.fromkeys([m.output for m in metric_list] + list(keep)))
     if not outputs:
-        raise QSPError("give at least one metric (or trajectories=) to report")
+        raise InputError("give at least one metric (or trajectories=) to report")
     outputs = model._check_outputs(outputs)
     columns = _columns(model, samples)
     regs = _regimens(model, regimens)
@@ -154,9 +153,9 @@ def run(model: Model, samples: pd.DataFrame | None = None, *, regimens=None,
                              {k: v for k, v in params.items() if k not in model._parameters + model._compartments})
         model._schedule(doses, body_weight, t_start, t_end)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise QSPError(f"chunk_size must be a positive integer. Got {chunk_size!r}.")
+        raise InputError(f"chunk_size must be a positive integer. Got {chunk_size!r}.")
     if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):
-        raise QSPError(f"max_steps must be a positive integer. Got {max_steps!r}.")
+        raise InputError(f"max_steps must be a positive integer. Got {max_steps!r}.")
     if body_weight is None:
         body_weight = model.metadata.get("body_weight")
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..errors import QSPError
+from ..errors import InputError
 
 DISTRIBUTIONS = ("uniform", "loguniform", "normal", "lognormal")
 
@@ -23,20 +23,20 @@ DISTRIBUTIONS = ("uniform", "loguniform", "normal", "lognormal")
 def check_ranges(ranges: Mapping[str, Mapping]) -> dict[str, dict]:
     """Validate ``{param: {low, high, distribution}}`` and return a clean copy."""
     if not ranges:
-        raise QSPError("no parameters to sample")
+        raise InputError("no parameters to sample")
     out = {}
     for pid, spec in ranges.items():
         dist = spec.get("distribution", "uniform")
         if dist not in DISTRIBUTIONS:
-            raise QSPError(f"parameter {pid!r}: distribution must be one of {DISTRIBUTIONS}. Got {dist!r}.")
+            raise InputError(f"parameter {pid!r}: distribution must be one of {DISTRIBUTIONS}. Got {dist!r}.")
         try:
             low, high = float(spec["low"]), float(spec["high"])
         except (KeyError, TypeError, ValueError):
-            raise QSPError(f"parameter {pid!r} needs numeric 'low' and 'high'") from None
+            raise InputError(f"parameter {pid!r} needs numeric 'low' and 'high'") from None
         if not (math.isfinite(low) and math.isfinite(high)) or not low < high:
-            raise QSPError(f"parameter {pid!r}: need finite low < high. Got low={low}, high={high}.")
+            raise InputError(f"parameter {pid!r}: need finite low < high. Got low={low}, high={high}.")
         if dist in ("loguniform", "lognormal") and low <= 0:
-            raise QSPError(f"parameter {pid!r}: {dist} needs low > 0. Got {low}.")
+            raise InputError(f"parameter {pid!r}: {dist} needs low > 0. Got {low}.")
         out[str(pid)] = {"low": low, "high": high, "distribution": dist}
     return out
 
@@ -59,7 +59,7 @@ def sample_parameters(ranges: Mapping[str, Mapping], n: int, *, seed: int | None
     """Draw ``n`` parameter sets; ``method`` is 'random' or 'lhs' (Latin hypercube)."""
     ranges = check_ranges(ranges)
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise QSPError(f"n must be a positive integer. Got {n!r}.")
+        raise InputError(f"n must be a positive integer. Got {n!r}.")
     rng = np.random.default_rng(seed)
     d = len(ranges)
     if method == "random":
@@ -67,7 +67,7 @@ def sample_parameters(ranges: Mapping[str, Mapping], n: int, *, seed: int | None
     elif method == "lhs":
         u = stats.qmc.LatinHypercube(d=d, seed=rng).random(n)
     else:
-        raise QSPError(f"method must be 'random' or 'lhs'. Got {method!r}.")
+        raise InputError(f"method must be 'random' or 'lhs'. Got {method!r}.")
     return pd.DataFrame({pid: ppf(spec, u[:, j]) for j, (pid, spec) in enumerate(ranges.items())})
 
 
@@ -92,9 +92,9 @@ def read_spec(path) -> dict:
         with open(path, "rb") as fh:
             spec = tomllib.load(fh)
     except FileNotFoundError:
-        raise QSPError(f"spec file {str(path)!r} does not exist") from None
+        raise InputError(f"spec file {str(path)!r} does not exist") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise QSPError(f"spec file {str(path)!r} is not valid TOML: {exc}") from None
+        raise InputError(f"spec file {str(path)!r} is not valid TOML: {exc}") from None
     return spec
 
 
@@ -102,6 +102,6 @@ def samples_from_spec(spec: Mapping, default_ranges: Mapping | None = None) -> p
     """Draw the parameter table a spec describes (parameters default to ``default_ranges``)."""
     ranges = spec.get("parameters") or default_ranges
     if not ranges:
-        raise QSPError("the spec has no [parameters] and the model has no parameter_ranges")
+        raise InputError("the spec has no [parameters] and the model has no parameter_ranges")
     n = spec.get("n", 1000)
     return sample_parameters(ranges, n, seed=spec.get("seed", 0), method=spec.get("method", "random"))
