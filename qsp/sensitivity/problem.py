@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..errors import QSPError
 from ..ensemble.sampling import check_ranges, ppf, read_spec
+from ..errors import QSPError
 
 __all__ = ["Problem", "UNBOUNDED_TAIL"]
 
@@ -110,4 +110,5 @@ class Problem:
         return {k: dict(v) for k, v in self.ranges.items()}
 
     def __repr__(self) -> str:
-        return f"Problem({', '.join(f'{k}~{v['distribution']}[{v['low']:g},{v['high']:g}]' for k, v in self.ranges.items())})"
+        parts = [f"{k}~{v['distribution']}[{v['low']:g}, {v['high']:g}]" for k, v in self.ranges.items()]
+        return f"Problem({', '.join(parts)})"
