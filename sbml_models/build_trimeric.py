@@ -2,39 +2,33 @@
 
 Run from anywhere::
 
-    python sbml_models/build_trimeric.py
+    python sbml_models/build_trimeric.py           # write the XML
+    python sbml_models/build_trimeric.py --check   # exit 1 if the XML on disk differs from a fresh build
 
-The script converts the Antimony text with libantimony, sets the model-level units, adds SBO terms, runs the
-libSBML consistency checks (units checking on) and writes the XML only when there are no errors. The output is
-deterministic: running the script twice gives byte-identical files.
+Steps shared by all shipped models are in ``_build.py``; this file holds the model's SBO terms.
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-import antimony
 import libsbml
-
-HERE = Path(__file__).resolve().parent
-ANT = HERE / "trimeric.ant"
-XML = HERE / "trimeric.xml"
-
-# SBO terms (https://www.ebi.ac.uk/sbo/)
-SBO_COMPARTMENT = 290  # physical compartment
-SBO_PROTEIN = 252  # polypeptide chain
-SBO_COMPLEX = 253  # non-covalent complex
-SBO_KINETIC_CONSTANT = 9  # kinetic constant
-SBO_FORWARD_RATE_CONSTANT = 153  # forward rate constant
-SBO_REVERSE_RATE_CONSTANT = 156  # reverse rate constant
-SBO_DISSOCIATION_CONSTANT = 282  # dissociation constant
-SBO_CONCENTRATION = 196  # concentration of an entity pool
-SBO_PARAMETER = 2  # quantitative systems description parameter
-SBO_BINDING = 177  # non-covalent binding
-SBO_DEGRADATION = 179  # degradation
-SBO_TRANSPORT = 185  # transport reaction
-SBO_PRODUCTION = 393  # production
+from qsp.sbml_models._build import (
+    SBO_BINDING,
+    SBO_COMPLEX,
+    SBO_CONCENTRATION,
+    SBO_DEGRADATION,
+    SBO_DISSOCIATION_CONSTANT,
+    SBO_FORWARD_RATE_CONSTANT,
+    SBO_KINETIC_CONSTANT,
+    SBO_PARAMETER,
+    SBO_PRODUCTION,
+    SBO_PROTEIN,
+    SBO_REVERSE_RATE_CONSTANT,
+    SBO_TRANSPORT,
+)
+from qsp.sbml_models._build import build as build_model
+from qsp.sbml_models._build import main as build_main
 
 SPECIES_SBO = {
     "Cp": SBO_PROTEIN,
@@ -93,27 +87,8 @@ REACTION_SBO = {
 }
 
 
-def antimony_to_sbml(path: Path) -> str:
-    """Return the SBML text libantimony produces for the Antimony file at ``path``."""
-    antimony.clearPreviousLoads()
-    if antimony.loadAntimonyFile(str(path)) < 0:
-        raise RuntimeError(f"antimony could not read {path}: {antimony.getLastError()}")
-    return antimony.getSBMLString("trimeric")
-
-
-def annotate(doc: libsbml.SBMLDocument) -> None:
-    """Set L3V2, model-level units and SBO terms in place."""
-    if doc.getLevel() != 3 or doc.getVersion() != 2:
-        if not doc.setLevelAndVersion(3, 2):
-            raise RuntimeError("could not convert the document to SBML L3V2")
-    model = doc.getModel()
-    model.setName("Bispecific trimeric complex (FAP x 4-1BB) with two-compartment PK, RECON-v0")
-    model.setTimeUnits("day")
-    model.setSubstanceUnits("nmol")
-    model.setExtentUnits("nmol")
-    model.setVolumeUnits("litre")
-    for c in model.getListOfCompartments():
-        c.setSBOTerm(SBO_COMPARTMENT)
+def annotate(model: libsbml.Model) -> None:
+    """SBO terms of species, parameters and reactions, in place."""
     for s in model.getListOfSpecies():
         s.setSBOTerm(SPECIES_SBO[s.getId()])
     for p in model.getListOfParameters():
@@ -123,34 +98,11 @@ def annotate(doc: libsbml.SBMLDocument) -> None:
         r.setSBOTerm(REACTION_SBO[r.getId()])
 
 
-def check(doc: libsbml.SBMLDocument) -> list[str]:
-    """Run the libSBML consistency checks with units checking on; return the error messages."""
-    doc.setConsistencyChecks(libsbml.LIBSBML_CAT_UNITS_CONSISTENCY, True)
-    doc.checkConsistency()
-    errors = []
-    for i in range(doc.getNumErrors()):
-        err = doc.getError(i)
-        if err.getSeverity() >= libsbml.LIBSBML_SEV_ERROR:
-            errors.append(f"{err.getErrorId()}: {err.getMessage().strip()}")
-    return errors
-
-
 def build() -> str:
-    """Return the final SBML text; raise when libSBML reports an error."""
-    doc = libsbml.readSBMLFromString(antimony_to_sbml(ANT))
-    annotate(doc)
-    errors = check(doc)
-    if errors:
-        raise RuntimeError("libSBML consistency errors:\n" + "\n".join(errors))
-    return libsbml.writeSBMLToString(doc)
-
-
-def main() -> int:
-    text = build()
-    XML.write_text(text, encoding="utf-8")
-    print(f"wrote {XML} ({len(text)} characters, 0 consistency errors)")
-    return 0
+    """The checked SBML text (raises on any libSBML error)."""
+    return build_model("trimeric", title="Bispecific trimeric complex (FAP x 4-1BB) with two-compartment PK, RECON-v0",
+                       time_units="day", annotate=annotate, dimensionless_numbers=False, strict=False)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(build_main("trimeric", build))
