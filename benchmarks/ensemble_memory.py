@@ -29,10 +29,13 @@ n, out, backend = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 m = qsp.Model.from_antimony("model m\n species A = 0; k = 0.2; V = 10\n A => ; k*A\nend")
 X = ensemble.sample_parameters({"k": {"low": 0.05, "high": 0.5, "distribution": "loguniform"},
                                 "V": {"low": 5, "high": 20, "distribution": "uniform"}}, n, seed=1)
+backend = ensemble.ProcessBackend() if backend == "processes" else backend
 t = time.perf_counter()
 res = ensemble.run(m, X, regimens={"bolus": [qsp.Dose("A", 100)]}, metrics=["cmax:A", "auc:A"], t_end=24,
                    points=5, backend=backend, chunk_size=2000, out=out, progress=False)
 wall = time.perf_counter() - t
+if hasattr(backend, "close"):
+    backend.close()  # reap the workers so their peak RSS is counted below
 print(json.dumps({"n": n, "rows": len(res), "failed": res.n_failed, "wall_s": wall,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "worker_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))

@@ -56,7 +56,12 @@ def _expected(path: Path) -> tuple[list[str], np.ndarray]:
 
 
 def run_case(cases_dir: str | Path, case: str, *, rtol: float = RTOL, atol: float = ATOL) -> dict:
-    """Run one case; returns a dict with case, status (pass/fail/unsupported/error) and detail."""
+    """Run one case; returns a dict with case, status and detail.
+
+    Status: ``pass``; ``fail`` (values outside the suite's tolerances); ``unsupported`` (refused on load,
+    naming the construct); ``refused`` (a clear QSPError about what the case asks for, e.g. an output
+    qsp cannot select); ``crash`` (any other exception: a bug).
+    """
     from .errors import QSPError, UnsupportedModelError
     from .model import Model
 
@@ -80,7 +85,7 @@ def run_case(cases_dir: str | Path, case: str, *, rtol: float = RTOL, atol: floa
         out.update(status="unsupported", construct=exc.construct, detail=str(exc))
         return out
     except QSPError as exc:
-        out.update(status="error", detail=f"{type(exc).__name__}: {exc}"[:300])
+        out.update(status="refused", detail=f"{type(exc).__name__}: {exc}"[:300])
         return out
     except Exception as exc:  # a qsp bug: record it, do not stop the suite
         out.update(status="crash", detail=f"{type(exc).__name__}: {exc}"[:300])
@@ -146,7 +151,7 @@ def main(argv=None) -> int:
     unsupported = df[df.status == "unsupported"]["construct"].value_counts().to_dict()
     if unsupported:
         print("unsupported: " + ", ".join(f"{k} {v}" for k, v in unsupported.items()))
-    for _, row in df[df.status.isin(["fail", "error"])].iterrows():
+    for _, row in df[df.status.isin(["fail", "refused", "crash"])].iterrows():
         print(f"  {row.case} {row.status}: {row.detail or row.max_violation}")
     return 0
 

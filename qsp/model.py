@@ -15,7 +15,8 @@ from . import sbml as _sbml
 from ._ids import unknown_id
 from .catalog import model_metadata, model_path
 from .dosing import Dose, Schedule, as_dose_list, build_schedule
-from .errors import DosingError, ModelError, QSPWarning, UnknownIdError, InputError
+from .errors import DosingError, InputError, ModelError, QSPWarning, UnknownIdError
+from .initial_assignments import compile_plan
 from .result import SimulationResult
 from .simulation import integrate
 from .units import substance_unit, to_model_amount
@@ -133,6 +134,7 @@ class Model:
                 self._defaults[f"[{sid}]"] = engine.get_value(rr, f"[{sid}]")
         self._ia_inputs = _sbml.initial_assignment_inputs(self._doc)
         self._conc_species = _sbml.concentration_species_by_compartment(self._doc)
+        self._ia_plan = compile_plan(self._doc, self._conc_species) if self._ia_inputs else None
         self._dirty: dict[str, float] = {}
         self._used = False
         self._has_delayed_events = any(e.isSetDelay() for e in self._doc.getModel().getListOfEvents())
@@ -292,6 +294,9 @@ class Model:
             raise InputError("outputs must name at least one selector")
         for o in outputs:
             if o == "time":
+                if "time" in self._selectors:
+                    raise InputError(f"model {self.name!r} has a component with id 'time', which libRoadRunner "
+                                     "cannot select apart from the simulation time; rename it to use it as an output")
                 raise InputError("'time' is always the first column of a result; it is not an output")
             if o not in self._selectors and o not in self._other_selectors():
                 raise unknown_id("output", str(o), self._selectors, where=f" of model {self.name!r}")
@@ -390,7 +395,7 @@ class Model:
             fresh = True
         self._used = True
         rr = self._rr
-        changed = self._set_slow_overrides(overrides)
+        changed = self._set_slow_overrides(overrides) if self._ia_plan is None else False
         if self._selection != outputs:
             engine.set_selections(rr, outputs)
             self._selection = outputs
@@ -437,9 +442,13 @@ class Model:
         """Set overrides on the reset state; a resized compartment keeps its species' initial concentrations."""
         rr = self._rr
         ordered = sorted(overrides.items(), key=lambda kv: kv[0] not in self._conc_species)
+        plan = self._ia_plan
+        reassign = False
         for key, value in ordered:
             if key.strip("[]") in self._ia_inputs:
-                continue
+                if plan is None:
+                    continue  # set as init() by _set_slow_overrides
+                reassign = True
             if key in self._conc_species:
                 kept = {f"[{s}]": engine.get_value(rr, f"[{s}]") for s in self._conc_species[key]}
                 engine.set_value(rr, key, value)
@@ -448,6 +457,8 @@ class Model:
                         engine.set_value(rr, sel, conc)
             else:
                 engine.set_value(rr, key, value)
+        if reassign:  # initial assignments read an overridden value: evaluate them again, as at load
+            plan.apply(rr, keep={k.strip("[]") for k in overrides})
 
 
 def _check_equilibrate(value) -> float | None:
