@@ -25,6 +25,7 @@ conformance: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/overhead.py
+	$(PY) benchmarks/ensemble.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

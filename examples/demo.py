@@ -54,7 +54,7 @@ def main(outdir: str = "out/demo") -> None:
     print(f"wrote {out}/trimeric_*.csv and {out}/trimeric_regimens.png")
 
     gsa = sensitivity.gsa(model, "sobol", parameters=["KD1", "KD2", "B0", "CL", "kintAB"],
-                          metrics=["auc:pct_trimer"], n=128, regimen="q1w_3mg", t_end=28, points=57,
+                          metrics=["auc:pct_trimer"], n=1024, regimen="q1w_3mg", t_end=28, points=57,
                           backend="processes", seed=1)
     gsa.to_csv(out / "trimeric_sobol.csv")
     ax = gsa.plot()
