@@ -16,7 +16,7 @@ from ._ids import unknown_id
 from .catalog import model_metadata, model_path
 from .dosing import Dose, Schedule, as_dose_list, build_schedule
 from .errors import DosingError, InputError, ModelError, QSPWarning, UnknownIdError
-from .initial_assignments import compile_plan
+from .initial_state import compile_plan, compile_triggers
 from .result import SimulationResult
 from .simulation import integrate
 from .units import substance_unit, to_model_amount
@@ -135,6 +135,7 @@ class Model:
         self._ia_inputs = _sbml.initial_assignment_inputs(self._doc)
         self._conc_species = _sbml.concentration_species_by_compartment(self._doc)
         self._ia_plan = compile_plan(self._doc, self._conc_species) if self._ia_inputs else None
+        self._triggers = [t for t in compile_triggers(self._doc) if t.reads]
         self._dirty: dict[str, float] = {}
         self._used = False
         self._has_delayed_events = any(e.isSetDelay() for e in self._doc.getModel().getListOfEvents())
@@ -395,32 +396,50 @@ class Model:
             fresh = True
         self._used = True
         rr = self._rr
-        changed = self._set_slow_overrides(overrides) if self._ia_plan is None else False
-        if self._selection != outputs:
-            engine.set_selections(rr, outputs)
-            self._selection = outputs
-        if self._tolerances != (rtol, atol):
-            engine.set_tolerances(rr, rtol, atol)
-            self._tolerances = (rtol, atol)
-        if changed or not fresh:
-            engine.reset_all(rr)
-        if overrides:
-            self._set_fast_overrides(overrides)
+        slow = {k: v for k, v in overrides.items() if k.strip("[]") in self._ia_inputs} if self._ia_plan is None \
+            else {}
+        self._prepare(slow, outputs, rtol, atol, reset=not fresh)
+        fast = {k: v for k, v in overrides.items() if k not in slow}
+        if fast:
+            watched = [t for t in self._triggers if any(k.strip("[]") in t.reads for k in fast)]
+            # libRoadRunner settles which events fire at the start when it resets (at t = 0, whatever
+            # t_start), from the values then. An override that turns a trigger on or off there is set as
+            # an init() value instead, so that the reset sees it.
+            before = [t.expr is not None and t.value(rr, 0.0) for t in watched]
+            self._set_fast_overrides(fast, overrides)
+            if any(t.expr is None or t.value(rr, 0.0) != b for t, b in zip(watched, before)):
+                slow = {**slow, **{k: v for k, v in fast.items()
+                                   if any(k.strip("[]") in t.reads for t in watched)}}
+                self._prepare(slow, outputs, rtol, atol, reset=True)
+                fast = {k: v for k, v in overrides.items() if k not in slow}
+                self._set_fast_overrides(fast, overrides)
         if equilibrate:
             from .simulation import _simulate
 
             _simulate(rr, np.array([t_start, t_start + equilibrate]))
         return integrate(rr, grid, t_start, t_end, schedule, len(outputs))
 
-    def _set_slow_overrides(self, overrides: dict[str, float]) -> bool:
-        """Change compiled initial values of quantities that initial assignments read.
+    def _prepare(self, slow: dict[str, float], outputs, rtol: float, atol: float, *, reset: bool) -> None:
+        """Set ``slow`` overrides as init() values, selections and tolerances, and reset if needed."""
+        rr = self._rr
+        changed = self._set_slow_overrides(slow)
+        if self._selection != outputs:
+            engine.set_selections(rr, outputs)
+            self._selection = outputs
+        if self._tolerances != (rtol, atol):
+            engine.set_tolerances(rr, rtol, atol)
+            self._tolerances = (rtol, atol)
+        if changed or reset:
+            engine.reset_all(rr)
 
-        libRoadRunner regenerates the model for such a change (tens of ms), so
-        only overrides that initial assignments depend on take this path; they
-        are restored before a later call that does not set them.
+    def _set_slow_overrides(self, slow: dict[str, float]) -> bool:
+        """Change compiled initial values (``init()``), restoring those of earlier calls not in ``slow``.
+
+        libRoadRunner regenerates the model for such a change (tens of ms), so only overrides that
+        need it take this path: those read by initial assignments qsp cannot evaluate itself, and
+        those that turn an event trigger on or off at the start time.
         """
         rr, dirty = self._rr, self._dirty
-        slow = {k: v for k, v in overrides.items() if k.strip("[]") in self._ia_inputs}
         if not slow and not dirty:
             return False
         changed = False
@@ -438,16 +457,15 @@ class Model:
             self._tolerances = None
         return changed
 
-    def _set_fast_overrides(self, overrides: dict[str, float]) -> None:
-        """Set overrides on the reset state; a resized compartment keeps its species' initial concentrations."""
+    def _set_fast_overrides(self, fast: dict[str, float], overrides: dict[str, float]) -> None:
+        """Set ``fast`` overrides on the reset state; a resized compartment keeps its species' initial
+        concentrations (unless ``overrides`` sets them); initial assignments are evaluated again."""
         rr = self._rr
-        ordered = sorted(overrides.items(), key=lambda kv: kv[0] not in self._conc_species)
+        ordered = sorted(fast.items(), key=lambda kv: kv[0] not in self._conc_species)
         plan = self._ia_plan
         reassign = False
         for key, value in ordered:
             if key.strip("[]") in self._ia_inputs:
-                if plan is None:
-                    continue  # set as init() by _set_slow_overrides
                 reassign = True
             if key in self._conc_species:
                 kept = {f"[{s}]": engine.get_value(rr, f"[{s}]") for s in self._conc_species[key]}
@@ -457,7 +475,7 @@ class Model:
                         engine.set_value(rr, sel, conc)
             else:
                 engine.set_value(rr, key, value)
-        if reassign:  # initial assignments read an overridden value: evaluate them again, as at load
+        if reassign and plan is not None:  # initial assignments read an override: evaluate them again
             plan.apply(rr, keep={k.strip("[]") for k in overrides})
 
 

@@ -1,4 +1,4 @@
-"""Re-evaluate a model's initial assignments after its inputs are overridden, without regenerating.
+"""The state a simulation starts from after overrides: initial assignments and t = t_start event triggers.
 
 libRoadRunner computes initial assignments once, when it compiles a model; changing ``init(p)`` of a
 parameter they read makes it regenerate the model (about 100 ms). For parameter scans, sensitivity
@@ -7,8 +7,14 @@ would dominate the cost of each simulation. Instead, the initial assignments are
 small Python closures over libsbml's math trees; after the overrides are set on the reset state, each
 assignment is evaluated in dependency order and its target set, as libRoadRunner would have at load.
 
+Event triggers are compiled the same way (:func:`compile_triggers`): an override can make a trigger
+true (or false) at the start time where the compiled model had it the other way round. libRoadRunner
+decides which events fire at the start when it resets, from the values then, so the caller checks the
+triggers an override reads and, when one flips, takes the regenerating path for that call.
+
 Math that cannot be compiled (an unknown function, a ``csymbol`` other than time, an ``rateOf``, a
-reaction id) makes :func:`compile_plan` return None and the caller keeps the regenerating path.
+reaction id) makes :func:`compile_plan` return None (and a trigger's expression None) and the caller
+keeps the regenerating path.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import libsbml
 from . import engine
 from .sbml import _names
 
-__all__ = ["InitialAssignmentPlan", "compile_plan"]
+__all__ = ["InitialAssignmentPlan", "Trigger", "compile_plan", "compile_triggers"]
 
 Getter = Callable[[str], float]
 Expr = Callable[[Getter], float]
@@ -91,7 +97,7 @@ class _Compiler:
             sel = self.selector(name)
             return lambda get: get(sel)
         if t == libsbml.AST_NAME_TIME:
-            return lambda get: 0.0
+            return lambda get: get("time")
         if t in _CONSTANTS:
             value = _CONSTANTS[t]
             return lambda get: value
@@ -153,7 +159,7 @@ class InitialAssignmentPlan:
         """Evaluate every assignment on ``rr``'s current state and set its target (ids in ``keep`` stay)."""
 
         def get(sel: str) -> float:
-            return engine.get_value(rr, sel)
+            return 0.0 if sel == "time" else engine.get_value(rr, sel)  # initial assignments hold at t = 0
 
         for target, selector, expr in self.steps:
             if target in keep:
@@ -168,36 +174,75 @@ class InitialAssignmentPlan:
                 engine.set_value(rr, sel, conc)
 
 
-def compile_plan(doc: libsbml.SBMLDocument, compartment_species: dict[str, list[str]]) -> InitialAssignmentPlan | None:
-    """Compile the document's initial assignments, or None if any of them cannot be evaluated here."""
-    model = doc.getModel()
-    species = {s.getId(): s for s in model.getListOfSpecies()}
-    compartments = {c.getId() for c in model.getListOfCompartments()}
-    parameters = {p.getId() for p in model.getListOfParameters()}
-    rules = {r.getVariable(): _names(r.getMath(), set()) for r in model.getListOfRules()}
+class _Symbols:
+    """How each id of a model is read: the selector for its value and what it depends on through rules."""
 
-    def selector(sid: str) -> str:
-        s = species.get(sid)
+    def __init__(self, model: libsbml.Model):
+        self.species = {s.getId(): s for s in model.getListOfSpecies()}
+        self.others = {c.getId() for c in model.getListOfCompartments()} | \
+            {p.getId() for p in model.getListOfParameters()}
+        self.rules = {r.getVariable(): _names(r.getMath(), set()) for r in model.getListOfRules()}
+
+    def selector(self, sid: str) -> str:
+        s = self.species.get(sid)
         if s is not None:
             return sid if s.getHasOnlySubstanceUnits() else f"[{sid}]"
-        if sid in compartments or sid in parameters:
+        if sid in self.others:
             return sid
         raise _Unsupported(sid)
 
-    compiler = _Compiler(model, selector)
+    def reads(self, math: libsbml.ASTNode | None) -> set[str]:
+        """Ids ``math`` reads, directly and through assignment and rate rules."""
+        reads, stack = set(), list(_names(math, set()))
+        while stack:
+            sid = stack.pop()
+            if sid not in reads:
+                reads.add(sid)
+                stack.extend(self.rules.get(sid, ()))
+        return reads
+
+
+class Trigger:
+    """An event trigger as a closure; ``value(get, t)`` is its truth at time ``t`` (None: not compiled)."""
+
+    def __init__(self, event_id: str, reads: set[str], expr: Expr | None):
+        self.event_id, self.reads, self.expr = event_id, reads, expr
+
+    def value(self, rr, t: float) -> bool:
+        def get(sel: str) -> float:
+            return t if sel == "time" else engine.get_value(rr, sel)
+
+        return bool(self.expr(get))
+
+
+def compile_triggers(doc: libsbml.SBMLDocument) -> list[Trigger]:
+    """The document's event triggers (``expr`` None where the math cannot be evaluated here)."""
+    model = doc.getModel()
+    symbols = _Symbols(model)
+    compiler = _Compiler(model, symbols.selector)
+    out = []
+    for ev in model.getListOfEvents():
+        math = ev.getTrigger().getMath() if ev.isSetTrigger() else None
+        try:
+            expr = compiler.compile(math)
+        except _Unsupported:
+            expr = None
+        out.append(Trigger(ev.getId(), symbols.reads(math), expr))
+    return out
+
+
+def compile_plan(doc: libsbml.SBMLDocument, compartment_species: dict[str, list[str]]) -> InitialAssignmentPlan | None:
+    """Compile the document's initial assignments, or None if any of them cannot be evaluated here."""
+    model = doc.getModel()
+    symbols = _Symbols(model)
+    compiler = _Compiler(model, symbols.selector)
     pending = {}
     try:
         for ia in model.getListOfInitialAssignments():
             target = ia.getSymbol()
-            if target in rules or target not in species and target not in compartments and target not in parameters:
+            if target in symbols.rules or target not in symbols.species and target not in symbols.others:
                 return None
-            reads, stack = set(), list(_names(ia.getMath(), set()))
-            while stack:  # what it reads directly and through assignment rules
-                sid = stack.pop()
-                if sid not in reads:
-                    reads.add(sid)
-                    stack.extend(rules.get(sid, ()))
-            pending[target] = (selector(target), compiler.compile(ia.getMath()), reads)
+            pending[target] = (symbols.selector(target), compiler.compile(ia.getMath()), symbols.reads(ia.getMath()))
     except _Unsupported:
         return None
     steps = []

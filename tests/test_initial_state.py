@@ -76,3 +76,39 @@ def test_unsupported_math_keeps_the_regenerating_path():
     m = qsp.Model.from_antimony("model m\n  k = 1\n  x = rateOf(k) + k\n  species S = x\n  S -> ; S\nend")
     assert m._ia_plan is None
     assert m.simulate(1, points=2, outputs=["S"], params={"k": 3.0})["S"][0] == pytest.approx(3.0)
+
+
+EVENTS = """
+model ev
+  x = 0; y = 0; t_on = T_ON
+  E1: at (time >= t_on), t0=false: x = x + 10
+  E0: at (time >= 0), t0=false: y = y + 1
+  species S = 1; S -> ; 0.1 * S
+end
+"""
+
+
+@pytest.mark.parametrize(("compiled", "override", "fires_at_start"), [(5, 0, True), (0, 5, False), (5, 3, False)])
+def test_override_that_flips_a_trigger_at_the_start(compiled, override, fires_at_start):
+    m = qsp.Model.from_antimony(EVENTS.replace("T_ON", str(compiled)))
+    for _ in range(2):  # fresh instance, then a used one
+        res = m.simulate(8, points=9, outputs=["x", "y"], params={"t_on": override})
+        expected = np.where(res.time >= override, 10.0, 0.0)
+        if fires_at_start:
+            assert res["x"][0] == 10.0
+        np.testing.assert_array_equal(res["x"], expected)
+        np.testing.assert_array_equal(res["y"], 1.0)  # the t = 0 event fires once, never twice
+    plain = m.simulate(8, points=9, outputs=["x"])  # the override does not leak
+    np.testing.assert_array_equal(plain["x"], np.where(plain.time >= compiled, 10.0, 0.0))
+
+
+def test_trigger_override_that_flips_nothing_stays_on_the_fast_path():
+    m = qsp.Model.from_antimony(EVENTS.replace("T_ON", "5"))
+    res = m.simulate(8, points=9, outputs=["x"], params={"t_on": 2.5})
+    np.testing.assert_array_equal(res["x"], np.where(res.time >= 2.5, 10.0, 0.0))
+    assert not m._dirty  # no init() change, no regeneration
+    # libRoadRunner settles start events at t = 0 whatever t_start: an override must give what compiling
+    # the model with that value gives, here an event already true at t_start = 3 that does not fire
+    late = m.simulate(8, t_start=3, points=6, outputs=["x"], params={"t_on": 2.5})
+    compiled = qsp.Model.from_antimony(EVENTS.replace("T_ON", "2.5")).simulate(8, t_start=3, points=6, outputs=["x"])
+    np.testing.assert_array_equal(late["x"], compiled["x"])
