@@ -16,6 +16,8 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	MPLBACKEND=Agg $(PY) examples/demo.py out/demo
+	MPLBACKEND=Agg $(PY) examples/synergy_pembro_bev.py out/demo/synergy
+	MPLBACKEND=Agg $(PY) examples/vpop_tritherapy.py out/demo/vpop
 
 test: $(STAMP)
 	MPLBACKEND=Agg $(PY) -m pytest -q tests
