@@ -54,9 +54,9 @@ def annotate(model: libsbml.Model) -> None:
 
 
 def build() -> str:
-    """The checked SBML text (raises on any libSBML error)."""
+    """The checked SBML text (raises on any libSBML error or warning)."""
     return build_model("pembro_bev", title=TITLE, time_units="day", annotate=annotate, substance_units="ug",
-                       volume_units="mL", dimensionless_numbers=False, strict=False)
+                       volume_units="mL")
 
 
 if __name__ == "__main__":

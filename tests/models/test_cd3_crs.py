@@ -7,7 +7,6 @@ The same numbers are checked without qsp by ``_raw_check_cd3_crs.py``.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -209,29 +208,3 @@ def test_metadata(model):
     assert 5 <= len(meta["parameter_ranges"]) <= 12
     for name in meta["regimens"]:
         model.regimen(name)
-
-
-def test_xml_consistent_and_reproducible():
-    doc = libsbml.readSBMLFromFile(str(XML))
-    assert (doc.getLevel(), doc.getVersion()) == (3, 2)
-    doc.setConsistencyChecks(libsbml.LIBSBML_CAT_UNITS_CONSISTENCY, True)
-    doc.checkConsistency()
-    errors = [doc.getError(i).getMessage() for i in range(doc.getNumErrors())
-              if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
-    assert errors == []
-    spec = importlib.util.spec_from_file_location("build_cd3_crs", ROOT / "sbml_models" / "build_cd3_crs.py")
-    build = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(build)
-    assert build.build() == XML.read_text(encoding="utf-8")
-
-
-def test_antimony_and_xml_agree():
-    a = qsp.Model.from_antimony(ANT.read_text())
-    b = qsp.Model.from_sbml(XML.read_text())
-    doses = [qsp.Dose("D_c", 0.883, time=0.0, every=WEEK, count=2, duration=1 / 3),  # ~68 ug, in nmol
-             qsp.Dose("Dchen_c", 0.4, time=0.0)]  # 60 ug at 150 kDa
-    outs = ["[IL6]", "[IL10]", "C_pl_ngml", "Tn_hlt", "[IL6_chen]"]
-    ra = a.simulate(2 * WEEK, points=673, outputs=outs, doses=doses)
-    rb = b.simulate(2 * WEEK, points=673, outputs=outs, doses=doses)
-    for out in outs:
-        np.testing.assert_allclose(ra[out], rb[out], rtol=1e-8, atol=1e-10, err_msg=out)

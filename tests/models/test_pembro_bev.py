@@ -7,16 +7,12 @@ the authors' stored outputs to 6 decimals. Every expected value below is written
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
 
-import antimony
-import libsbml
 import numpy as np
 import pytest
-import roadrunner
 from scipy.optimize import brentq
 
 import qsp
@@ -54,41 +50,7 @@ def tgi(model, d1, d2, params=None):
     return (ctrl - final_volume(model, d1, d2, params)) / ctrl
 
 
-# ------------------------------------------------------------------------------------------ the files
-def test_xml_has_no_consistency_errors_and_is_l3v2():
-    doc = libsbml.readSBMLFromFile(str(XML))
-    assert (doc.getLevel(), doc.getVersion()) == (3, 2)
-    doc.setConsistencyChecks(libsbml.LIBSBML_CAT_UNITS_CONSISTENCY, True)
-    doc.checkConsistency()
-    errors = [doc.getError(i).getMessage() for i in range(doc.getNumErrors())
-              if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
-    assert errors == []
-    m = doc.getModel()
-    assert (m.getTimeUnits(), m.getSubstanceUnits(), m.getVolumeUnits()) == ("day", "ug", "mL")
-
-
-def test_xml_is_reproducible_from_generator():
-    spec = importlib.util.spec_from_file_location("build_pembro_bev", ROOT / "sbml_models" / "build_pembro_bev.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    assert mod.build() == XML.read_text(encoding="utf-8")
-
-
-def test_ant_and_xml_agree():
-    antimony.clearPreviousLoads()
-    assert antimony.loadAntimonyFile(str(ANT)) >= 0, antimony.getLastError()
-    runs = []
-    for src in (antimony.getSBMLString("pembro_bev"), str(XML)):
-        r = roadrunner.RoadRunner(src)
-        r.integrator.relative_tolerance = 1e-10
-        r.integrator.absolute_tolerance = 1e-12
-        r.timeCourseSelections = ["time", "[C1]", "[P1]", "[C2]", "x1", "x2", "x4", "W", "kill"]
-        r.setValue("[A1]", 1000 * 10 / 70)  # 10 mg/kg pembrolizumab into the depot at t = 0
-        r.setValue("[A2]", 1000 * 1 / 119)  # 1 mg/kg bevacizumab
-        runs.append(np.array(r.simulate(0, 35, 71)))
-    np.testing.assert_allclose(runs[0], runs[1], rtol=1e-9, atol=1e-12)
-
-
+# ------------------------------------------------------------------------------------------ metadata
 def test_metadata_regimens_and_ranges(model):
     meta = json.loads(META.read_text())
     assert [d["target"] for d in meta["drugs"]] == ["A1", "A2"]

@@ -7,12 +7,10 @@ Schropp et al. 2019 reference trajectory and the RECON-v0 regression tables.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
 
-import antimony
 import libsbml
 import numpy as np
 import pytest
@@ -79,40 +77,7 @@ def parabola_vertex(x, y):
     return -b / (2 * a), c - b * b / (4 * a)
 
 
-# ------------------------------------------------------------------------------------------ file-level checks
-def test_xml_has_no_consistency_errors_and_is_l3v2():
-    doc = libsbml.readSBMLFromFile(str(XML))
-    assert (doc.getLevel(), doc.getVersion()) == (3, 2)
-    doc.setConsistencyChecks(libsbml.LIBSBML_CAT_UNITS_CONSISTENCY, True)
-    doc.checkConsistency()
-    errors = [doc.getError(i).getMessage() for i in range(doc.getNumErrors())
-              if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
-    assert errors == []
-    m = doc.getModel()
-    assert (m.getTimeUnits(), m.getSubstanceUnits(), m.getVolumeUnits()) == ("day", "nmol", "litre")
-
-
-def test_xml_is_reproducible_from_generator():
-    spec = importlib.util.spec_from_file_location("build_trimeric", ROOT / "sbml_models" / "build_trimeric.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    assert mod.build() == XML.read_text(encoding="utf-8")
-
-
-def test_ant_and_xml_agree():
-    antimony.clearPreviousLoads()
-    assert antimony.loadAntimonyFile(str(ANT)) >= 0, antimony.getLastError()
-    runs = []
-    for src in (antimony.getSBMLString("trimeric"), str(XML)):
-        r = roadrunner.RoadRunner(src)
-        r.integrator.relative_tolerance = 1e-10
-        r.integrator.absolute_tolerance = 1e-16
-        r.timeCourseSelections = ["time", "[Cp]", "[D]", "[A]", "[DA]", "[ADB]"]
-        r.setValue("Cp", 25.0)  # bolus of 25 nmol at t = 0
-        runs.append(np.array(r.simulate(0, 28, 57)))
-    np.testing.assert_allclose(runs[0], runs[1], rtol=1e-9, atol=1e-15)
-
-
+# ------------------------------------------------------------------------------------------ file and metadata
 def test_dose_target_is_a_reaction_governed_species_with_nmol():
     meta = json.loads(META.read_text())
     drug = meta["drugs"][0]

@@ -36,19 +36,7 @@ def lq(dose_gy, factor=1.0):
     return math.exp(-(ALPHA * factor * dose_gy + BETA * factor * dose_gy**2))
 
 
-# ----------------------------------------------------------------------------------------- the file itself
-def test_xml_is_built_from_the_antimony_source_and_validates():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("build_tritherapy", ROOT / "sbml_models" / "build_tritherapy.py")
-    build_tritherapy = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(build_tritherapy)
-    text = build_tritherapy.build()  # raises on any libSBML error or warning (units checks on)
-    assert text == (ROOT / "sbml_models" / "tritherapy.xml").read_text(encoding="utf-8")
-    report = qsp.Model.from_file(ROOT / "sbml_models" / "tritherapy.xml").validate(units=True)
-    assert report.issues == []
-
-
+# ----------------------------------------------------------------------------------------- metadata
 def test_metadata_regimens_and_outputs_resolve(model):
     meta = model.metadata
     assert set(meta["regimens"]) >= {"untreated", "rt_5x2gy", "anti_pdl1", "rt_anti_pdl1_concurrent",
