@@ -449,7 +449,11 @@ class Model:
             changed = True
         for key, value in slow.items():
             if dirty.get(key) != value:
-                engine.set_value(rr, f"init({key})", value)
+                try:
+                    engine.set_value(rr, f"init({key})", value)
+                except RuntimeError as exc:
+                    raise InputError(f"cannot override {key!r} of model {self.name!r}: libRoadRunner refused to "
+                                     f"set its initial value ({' '.join(str(exc).split())[:200]})") from None
                 dirty[key] = value
                 changed = True
         if changed:  # regeneration resets selections and integrator settings

@@ -112,3 +112,10 @@ def test_trigger_override_that_flips_nothing_stays_on_the_fast_path():
     late = m.simulate(8, t_start=3, points=6, outputs=["x"], params={"t_on": 2.5})
     compiled = qsp.Model.from_antimony(EVENTS.replace("T_ON", "2.5")).simulate(8, t_start=3, points=6, outputs=["x"])
     np.testing.assert_array_equal(late["x"], compiled["x"])
+
+
+def test_refused_override_on_the_regenerating_path_is_one_clear_error():
+    m = qsp.Model.from_antimony(CHAIN)
+    m._ia_plan = None  # as for math qsp cannot evaluate
+    with pytest.raises(qsp.InputError, match="cannot override 'y'"):
+        m.simulate(1, points=2, outputs=["Q"], params={"y": 5.0})
