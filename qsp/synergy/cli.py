@@ -90,8 +90,8 @@ def register(subparsers) -> None:
     p.add_argument("--n-samples", type=_positive(int), metavar="N",
                    help="virtual-patient variant: sample N parameter sets from the model's parameter_ranges and "
                         "report how often each dose pair is (near-)optimal")
-    p.add_argument("--mono-points", type=_positive(int), default=60,
-                   help="dense single-treatment levels for EC50s and inverse doses (default 60)")
+    p.add_argument("--mono-points", type=_positive(int), default=200,
+                   help="dense single-treatment levels for EC50s and inverse doses (default 200)")
     p.add_argument("--t-end", type=_positive(float), help="end time (default from the model)")
     p.add_argument("--points", type=_positive(int), help="output points per simulation (default from the model)")
     p.add_argument("--backend", choices=["serial", "processes"], default="serial")

@@ -418,7 +418,7 @@ def default_mono_levels(grid: np.ndarray, n: int = 60, factor: float = 20.0) -> 
 
 def simulate_surface(model, treatment1: Treatment, treatment2: Treatment, d1, d2, *,
                      response="tgi:W:35", extra_metrics=(), samples: pd.DataFrame | None = None,
-                     params: dict | None = None, mono1=None, mono2=None, mono_points: int = 60,
+                     params: dict | None = None, mono1=None, mono2=None, mono_points: int = 200,
                      mono_factor: float = 20.0, t_end: float | None = None, points: int | None = None,
                      rtol: float = 1e-8, atol: float = 1e-12, backend="serial", chunk_size: int = 256, seed: int | None = 0,
                      progress: bool | None = False, **run_options) -> DoseResponseSurface:
