@@ -289,7 +289,7 @@ def check_schropp():
         100: (5.437461e-3, 4.731887e-7, 9.9945640, 99.996382, 1.016695e-6, 1.017452e-6, 9.467039e-3),
         150: (3.291483e-4, 1.056243e-7, 9.9996708, 99.999683, 1.384964e-7, 1.385037e-7, 2.113966e-3),
     }
-    names = ["RC_AB", "C_free", "R_A", "R_B", "RC_A", "RC_B", "AP"]
+    # columns: RC_AB, C_free, R_A, R_B, RC_A, RC_B, AP
     worst = 0.0
     for row in res[1:]:
         ref = table[int(round(row[0]))]
