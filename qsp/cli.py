@@ -222,9 +222,8 @@ def _write(text: str, path: str | None) -> None:
 
 
 def _validate(args) -> int:
-    from .catalog import list_models, model_path
-
     from . import sbml as _sbml
+    from .catalog import list_models, model_path
     from .validation import validate_document
 
     source = str(model_path(args.model)) if args.model in list_models() else args.model
@@ -286,25 +285,13 @@ def _models(args) -> int:
     return 0
 
 
-def _read_table(path: str):
-    import pandas as pd
-
-    if not os.path.exists(path):
-        raise QSPError(f"samples file {path!r} does not exist")
-    try:
-        if path.endswith((".parquet", ".pq")):
-            return pd.read_parquet(path)
-        return pd.read_csv(path)
-    except Exception as exc:
-        raise QSPError(f"cannot read samples file {path!r}: {' '.join(str(exc).split())}") from None
-
-
 def _ensemble(args) -> int:
     from . import ensemble
+    from .tables import read_table
 
     model = _load(args.model)
     if args.samples:
-        samples = _read_table(args.samples)
+        samples = read_table(args.samples, what="samples file")
     else:
         spec = ensemble.sampling.read_spec(args.spec) if args.spec else {}
         if args.n:

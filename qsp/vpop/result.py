@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 
+from .. import tables
 from ..errors import QSPError
 
 __all__ = ["PlausiblePatients", "VirtualPopulation", "PrevalenceWeights", "TrialResult", "pp_table", "read_table",
@@ -37,17 +38,7 @@ def _records(df: pd.DataFrame) -> list:
 
 def read_table(path) -> pd.DataFrame:
     """Read a CSV or Parquet table (Parquet keeps the vpop metadata in ``attrs``)."""
-    import os
-
-    path = str(path)
-    if not os.path.exists(path):
-        raise QSPError(f"file {path!r} does not exist")
-    try:
-        if path.endswith((".parquet", ".pq")):
-            return pd.read_parquet(path)
-        return pd.read_csv(path)
-    except Exception as exc:
-        raise QSPError(f"cannot read {path!r}: {' '.join(str(exc).split())}") from None
+    return tables.read_table(path)
 
 
 def parameter_names(pps) -> list | None:
