@@ -179,3 +179,37 @@ def test_sampling_distributions():
         ensemble.sample_parameters({"a": {"low": 0, "high": 1, "distribution": "loguniform"}}, 5)
     with pytest.raises(qsp.QSPError, match="low < high"):
         ensemble.sample_parameters({"a": {"low": 2, "high": 1}}, 5)
+
+
+def _die_on_task_37(job, chunk):
+    """Run a chunk, except that the worker process exits abruptly (as on a crash inside libRoadRunner
+    or a kill for memory) when the chunk holds task 37."""
+    import os
+
+    from qsp.ensemble.job import run_chunk
+
+    if 37 in chunk.task:
+        os._exit(3)
+    return run_chunk(job, chunk)
+
+
+class _WorkersDieOnTask37(ensemble.ProcessBackend):
+    def map(self, fn, job, chunks):
+        return super().map(_die_on_task_37, job, chunks)
+
+
+def test_a_dying_worker_costs_one_failed_row_and_the_run_goes_on(model, samples):
+    X = samples.head(120)
+    ref = ensemble.run(model, X, regimens={"q12": DOSES}, metrics=METRICS, t_end=24, points=49, backend="serial")
+    with pytest.warns(qsp.QSPWarning, match="1 of 120"):
+        res = ensemble.run(model, X, regimens={"q12": DOSES}, metrics=METRICS, t_end=24, points=49,
+                           backend=_WorkersDieOnTask37(2), chunk_size=8)
+    t = res.table
+    assert t["task"].tolist() == list(range(120))
+    assert t.loc[t.status == "failed", "task"].tolist() == [37]
+    assert t.loc[37, "message"].startswith("WorkerDied:") and t.loc[37, res.metrics].isna().all()
+    ok = t.status == "ok"
+    pd.testing.assert_frame_equal(t.loc[ok, res.metrics], ref.table.loc[ok, res.metrics])
+    again = ensemble.run(model, X.head(20), metrics=METRICS, regimens={"q12": DOSES}, t_end=24, points=49,
+                         backend=_WorkersDieOnTask37(2), chunk_size=8)  # the pool is usable afterwards
+    assert again.n_failed == 0

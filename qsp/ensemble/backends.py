@@ -12,9 +12,12 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from itertools import chain
 
 from ..errors import InputError
+from .job import ChunkResult
 
 __all__ = ["SerialBackend", "ProcessBackend", "DaskBackend", "get_backend"]
 
@@ -68,8 +71,25 @@ class ProcessBackend:
         state = {"exhausted": False}
         while not state["exhausted"]:
             pool = _pool(n)
-            epoch = _take(it, self.recycle_after * n, state)
-            yield from _bounded(lambda c: pool.submit(fn, job, c), epoch, 3 * n, wait, FIRST_COMPLETED)
+            broken: list = []  # chunks in flight when a worker process died
+            stop = {"broken": False, "unsent": None}
+            epoch = _until_broken(_take(it, self.recycle_after * n, state), stop)
+            for chunk, fut in _bounded(lambda c: _submit(pool, fn, job, c), epoch, 3 * n):
+                if isinstance(fut.exception(), BrokenProcessPool):
+                    stop["broken"] = True
+                    broken.append(chunk)
+                else:
+                    yield fut.result()
+            if stop["broken"]:
+                # A worker died (a crash inside libRoadRunner, or killed for memory). Find the task(s)
+                # responsible among the chunks it took down; everything else runs again normally.
+                _POOLS.pop(n, None)
+                for chunk in broken:
+                    yield from _isolate(fn, job, chunk, n)
+                if stop["unsent"] is not None:
+                    it = chain([stop["unsent"]], it)
+                state["exhausted"] = False
+                continue
             if not state["exhausted"]:
                 _POOLS.pop(n, None)
                 pool.shutdown(wait=True)
@@ -92,23 +112,58 @@ def _take(it, limit: int, state: dict) -> Iterator:
     state["exhausted"] = True
 
 
-def _bounded(submit, chunks, limit, wait_fn, first_completed) -> Iterator:
-    pending = set()
-    it = iter(chunks)
+def _bounded(submit, chunks, limit, wait_fn=wait, first_completed=FIRST_COMPLETED) -> Iterator[tuple[object, Future]]:
+    """Submit chunks keeping at most ``limit`` in flight; yield (chunk, finished future) as they finish."""
+    pending: dict = {}
     try:
-        for chunk in it:
-            pending.add(submit(chunk))
+        for chunk in chunks:
+            pending[submit(chunk)] = chunk
             if len(pending) >= limit:
-                done, pending = wait_fn(pending, return_when=first_completed)
+                done, _ = wait_fn(list(pending), return_when=first_completed)
                 for fut in done:
-                    yield fut.result()
+                    yield pending.pop(fut), fut
         while pending:
-            done, pending = wait_fn(pending, return_when=first_completed)
+            done, _ = wait_fn(list(pending), return_when=first_completed)
             for fut in done:
-                yield fut.result()
+                yield pending.pop(fut), fut
     finally:
         for fut in pending:
             fut.cancel()
+
+
+def _submit(pool: ProcessPoolExecutor, fn, job, chunk) -> Future:
+    """``pool.submit``, or a future holding the error when the pool is already broken."""
+    try:
+        return pool.submit(fn, job, chunk)
+    except BrokenProcessPool as exc:
+        fut: Future = Future()
+        fut.set_exception(exc)
+        return fut
+
+
+def _until_broken(chunks: Iterator, stop: dict) -> Iterator:
+    """Pass chunks on until ``stop['broken']``; keep the one pulled after that in ``stop['unsent']``."""
+    for chunk in chunks:
+        if stop["broken"]:
+            stop["unsent"] = chunk
+            return
+        yield chunk
+
+
+def _isolate(fn, job, chunk, n_workers: int) -> Iterator:
+    """Run ``chunk`` alone on a fresh pool; if a worker dies again, halve it until the task that kills
+    workers is found, and record that task as failed."""
+    fut = _submit(_pool(n_workers), fn, job, chunk)
+    if not isinstance(fut.exception(), BrokenProcessPool):
+        yield fut.result()
+        return
+    _POOLS.pop(n_workers, None)
+    if len(chunk.task) == 1:
+        yield ChunkResult.failed(job, chunk, "WorkerDied: the worker process died running this simulation "
+                                             "(a crash inside libRoadRunner, or killed for lack of memory)")
+        return
+    for half in chunk.halves():
+        yield from _isolate(fn, job, half, n_workers)
 
 
 class DaskBackend:
@@ -149,8 +204,9 @@ class DaskBackend:
         client = self._client()
         n = max(1, len(client.scheduler_info().get("workers", {})))
         job_future = client.scatter(job, broadcast=True, hash=False)
-        yield from _bounded(lambda c: client.submit(fn, job_future, c, pure=False), chunks, 3 * n,
-                            dask_wait, "FIRST_COMPLETED")
+        for _, fut in _bounded(lambda c: client.submit(fn, job_future, c, pure=False), chunks, 3 * n,
+                               dask_wait, "FIRST_COMPLETED"):
+            yield fut.result()
 
     def close(self) -> None:
         """Close the client and any cluster this backend started."""

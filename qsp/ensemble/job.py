@@ -56,6 +56,12 @@ class Chunk:
     values: np.ndarray
     seed: np.ndarray
 
+    def halves(self) -> tuple[Chunk, Chunk]:
+        """The first and second half of the tasks (for finding a task that kills a worker)."""
+        k = len(self.task) // 2
+        return (Chunk(self.task[:k], self.sample[:k], self.regimen[:k], self.values[:k], self.seed[:k]),
+                Chunk(self.task[k:], self.sample[k:], self.regimen[k:], self.values[k:], self.seed[k:]))
+
 
 @dataclass
 class ChunkResult:
@@ -67,6 +73,14 @@ class ChunkResult:
     metrics: np.ndarray
     trajectories: np.ndarray | None
     seconds: float
+
+    @classmethod
+    def failed(cls, job: Job, chunk: Chunk, message: str) -> ChunkResult:
+        """Every task of ``chunk`` failed with ``message`` (e.g. the worker process died running it)."""
+        n = len(chunk.task)
+        traj = np.full((n, len(job.grid), len(job.trajectory_outputs)), np.nan) if job.trajectory_outputs else None
+        return cls(chunk.task, np.full(n, STATUS_FAILED, dtype=np.int8), [message] * n,
+                   np.full((n, len(job.metrics)), np.nan), traj, 0.0)
 
 
 def sbml_key(sbml: str) -> str:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from .._ids import unknown_id
 from ..dosing import Dose, as_dose_list
-from ..errors import QSPWarning, InputError
+from ..errors import InputError, QSPWarning
 from ..model import Model, _check_equilibrate, _output_grid
 from .backends import get_backend
 from .job import STATUS_OK, Chunk, ChunkResult, Job, run_chunk, sbml_key
