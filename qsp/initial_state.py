@@ -25,7 +25,7 @@ from collections.abc import Callable
 import libsbml
 
 from . import engine
-from .sbml import _names
+from .sbml import ids_read
 
 __all__ = ["InitialAssignmentPlan", "Trigger", "compile_plan", "compile_triggers"]
 
@@ -181,7 +181,8 @@ class _Symbols:
         self.species = {s.getId(): s for s in model.getListOfSpecies()}
         self.others = {c.getId() for c in model.getListOfCompartments()} | \
             {p.getId() for p in model.getListOfParameters()}
-        self.rules = {r.getVariable(): _names(r.getMath(), set()) for r in model.getListOfRules()}
+        self.model = model
+        self.rule_variables = {r.getVariable() for r in model.getListOfRules()}
 
     def selector(self, sid: str) -> str:
         s = self.species.get(sid)
@@ -192,14 +193,8 @@ class _Symbols:
         raise _Unsupported(sid)
 
     def reads(self, math: libsbml.ASTNode | None) -> set[str]:
-        """Ids ``math`` reads, directly and through assignment and rate rules."""
-        reads, stack = set(), list(_names(math, set()))
-        while stack:
-            sid = stack.pop()
-            if sid not in reads:
-                reads.add(sid)
-                stack.extend(self.rules.get(sid, ()))
-        return reads
+        """Ids ``math`` reads, directly and through assignment rules."""
+        return ids_read(self.model, math)
 
 
 class Trigger:
@@ -240,7 +235,7 @@ def compile_plan(doc: libsbml.SBMLDocument, compartment_species: dict[str, list[
     try:
         for ia in model.getListOfInitialAssignments():
             target = ia.getSymbol()
-            if target in symbols.rules or target not in symbols.species and target not in symbols.others:
+            if target in symbols.rule_variables or target not in symbols.species and target not in symbols.others:
                 return None
             pending[target] = (symbols.selector(target), compiler.compile(ia.getMath()), symbols.reads(ia.getMath()))
     except _Unsupported:

@@ -237,14 +237,30 @@ def to_string(doc: libsbml.SBMLDocument) -> str:
     return libsbml.writeSBMLToString(doc)
 
 
-def _names(node: libsbml.ASTNode | None, out: set[str]) -> set[str]:
+def math_ids(node: libsbml.ASTNode | None, out: set[str] | None = None) -> set[str]:
+    """The ids a math expression names (function definitions' arguments are their own, not model ids)."""
+    out = set() if out is None else out
     if node is None:
         return out
     if node.getType() == libsbml.AST_NAME:
         out.add(node.getName())
     for i in range(node.getNumChildren()):
-        _names(node.getChild(i), out)
+        math_ids(node.getChild(i), out)
     return out
+
+
+def ids_read(model: libsbml.Model, math: libsbml.ASTNode | None) -> set[str]:
+    """The ids ``math`` reads, directly and through the assignment rules of ``model``."""
+    rules = {r.getVariable(): r for r in model.getListOfRules() if r.isAssignment()}
+    reads: set[str] = set()
+    stack = list(math_ids(math))
+    while stack:
+        sid = stack.pop()
+        if sid not in reads:
+            reads.add(sid)
+            if sid in rules:
+                stack.extend(math_ids(rules[sid].getMath()))
+    return reads
 
 
 def initial_assignment_inputs(doc: libsbml.SBMLDocument) -> set[str]:
@@ -255,18 +271,9 @@ def initial_assignment_inputs(doc: libsbml.SBMLDocument) -> set[str]:
     concentration when such species feed an initial assignment.
     """
     model = doc.getModel()
-    rules = {r.getVariable(): _names(r.getMath(), set()) for r in model.getListOfRules() if r.isAssignment()}
     inputs: set[str] = set()
-    stack = []
     for ia in model.getListOfInitialAssignments():
-        stack.extend(_names(ia.getMath(), set()))
-    # Function definitions' bodies use their own arguments only, so only model symbols matter.
-    while stack:
-        sid = stack.pop()
-        if sid in inputs:
-            continue
-        inputs.add(sid)
-        stack.extend(rules.get(sid, ()))
+        inputs |= ids_read(model, ia.getMath())
     for sid in list(inputs):
         s = model.getSpecies(sid)
         if s is not None:

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from .. import tables
 from ..errors import QSPError
+from ..tables import read_table
 
 __all__ = ["PlausiblePatients", "VirtualPopulation", "PrevalenceWeights", "TrialResult", "pp_table", "read_table",
            "parameter_names"]
@@ -35,10 +35,6 @@ def _dump(payload: dict, path=None) -> str:
 def _records(df: pd.DataFrame) -> list:
     return json.loads(df.to_json(orient="records"))
 
-
-def read_table(path) -> pd.DataFrame:
-    """Read a CSV or Parquet table (Parquet keeps the vpop metadata in ``attrs``)."""
-    return tables.read_table(path)
 
 
 def parameter_names(pps) -> list | None:
