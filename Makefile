@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[analysis,dask,test]"
+	$(PY) -m pip install --quiet -e ".[dask,test]"
 	touch $(STAMP)
 
 install: $(STAMP)

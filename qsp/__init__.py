@@ -14,7 +14,7 @@ from .errors import (DosingError, InputError, ModelError, QSPError, QSPWarning, 
 from .model import Model, load_model
 from .result import SimulationResult
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "Dose", "Model", "SimulationResult", "load_model", "list_models", "metrics",

@@ -14,11 +14,12 @@ __all__ = ["models_dir", "list_models", "model_path", "model_metadata"]
 
 def models_dir() -> Path:
     """Directory that holds the shipped ``<name>.xml`` models and their ``<name>.json`` metadata."""
-    here = Path(__file__).resolve().parent
-    source_tree = here.parent / "sbml_models"
-    if source_tree.is_dir():
-        return source_tree
-    return here / "sbml_models"  # installed wheel: mapped as package data
+    try:  # installed (wheel or editable): the qsp.sbml_models package
+        import qsp.sbml_models as package
+
+        return Path(package.__file__).resolve().parent
+    except ImportError:  # run from a source checkout without installing
+        return Path(__file__).resolve().parent.parent / "sbml_models"
 
 
 def list_models() -> list[str]:

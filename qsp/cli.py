@@ -1,4 +1,4 @@
-"""Command-line interface: ``qsp simulate | validate | info | models | ensemble``.
+"""Command-line interface: ``qsp simulate | validate | info | models`` and the analyses' subcommands.
 
 A thin layer: it parses arguments, calls the public API and writes what the
 API returns. Any :class:`qsp.QSPError` becomes one line on stderr and a
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import sys
 import tempfile
@@ -25,18 +26,35 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"qsp: error: {message} (see '{self.prog} --help')\n")
 
 
+def _number(text: str, what: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{what} must be a number, got {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"{what} must be a finite number, got {text!r}")
+    return v
+
+
 def _key_value(text: str) -> tuple[str, float]:
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"expected ID=VALUE, got {text!r}")
     key, value = text.split("=", 1)
-    try:
-        return key.strip(), float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"value of {key.strip()!r} must be a number, got {value!r}") from None
+    return key.strip(), _number(value.strip(), f"value of {key.strip()!r}")
 
 
-_DOSE_FIELDS = {"target": str, "amount": float, "time": float, "every": float, "count": int, "duration": float,
-                "unit": str, "mw": float}
+def _pairs(pairs, option: str) -> dict[str, float]:
+    """ID=VALUE pairs of a repeatable option as a dict; an id given twice is an error."""
+    out: dict[str, float] = {}
+    for key, value in pairs or []:
+        if key in out:
+            raise QSPError(f"{option} sets {key!r} twice ({out[key]:g} and {value:g})")
+        out[key] = value
+    return out
+
+
+_DOSE_FIELDS = {"target": str, "amount": float, "time": float, "every": float, "count": int, "repeat": int,
+                "duration": float, "unit": str, "mw": float}
 
 
 def _dose(text: str):
@@ -49,10 +67,19 @@ def _dose(text: str):
         key, value = (s.strip() for s in part.split("=", 1))
         if key not in _DOSE_FIELDS:
             raise argparse.ArgumentTypeError(f"unknown dose field {key!r}; use {', '.join(_DOSE_FIELDS)}")
-        try:
-            fields[key] = _DOSE_FIELDS[key](value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"dose field {key!r} must be a number, got {value!r}") from None
+        if key in fields:
+            raise argparse.ArgumentTypeError(f"dose field {key!r} is given twice (in {text!r})")
+        kind = _DOSE_FIELDS[key]
+        if kind is int:
+            try:
+                fields[key] = int(value)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"dose field {key!r} must be a whole number, got {value!r}") \
+                    from None
+        elif kind is float:
+            fields[key] = _number(value, f"dose field {key!r}")
+        else:
+            fields[key] = value
     if "target" not in fields or "amount" not in fields:
         raise argparse.ArgumentTypeError(f"a dose needs target= and amount= (got {text!r})")
     if "mw" in fields:
@@ -69,10 +96,26 @@ def _positive(kind):
             v = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not math.isfinite(v):
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
         if v <= 0:
             raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
         return v
     return parse
+
+
+def _nonnegative(text: str) -> float:
+    v = _number(text, "the value")
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
+    return v
+
+
+def _times(text: str) -> list[float]:
+    parts = [p for p in text.split(",") if p.strip()]
+    if not parts:
+        raise argparse.ArgumentTypeError("expected comma-separated times, e.g. 0,1,2.5,24")
+    return [_number(p.strip(), "each time") for p in parts]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,21 +130,30 @@ def build_parser() -> argparse.ArgumentParser:
         "Simulate MODEL (a shipped model name or an .xml/.ant file) and write the time course."))
     s.add_argument("model", metavar="MODEL")
     s.add_argument("--t-end", type=_positive(float), help="end time (model time unit); default from the model")
-    s.add_argument("--points", type=_positive(int),
-                   help="number of output points (default: the model metadata's, else 101)")
+    s.add_argument("--t-start", type=_nonnegative, default=0.0, metavar="T",
+                   help="start time (model time unit; default 0): the model starts from its initial state here")
+    grid = s.add_mutually_exclusive_group()
+    grid.add_argument("--points", type=_positive(int),
+                      help="number of output points (default: the model metadata's, else 101)")
+    grid.add_argument("--times", type=_times, metavar="T1,T2,...",
+                      help="exact output times, strictly increasing (instead of --points)")
+    s.add_argument("--equilibrate", type=_positive(float), metavar="DURATION",
+                   help="first run the untreated model this long (no doses, no regimen parameters, no "
+                        "time-triggered events), then start the dosed run from the state reached")
     s.add_argument("--output", action="append", metavar="SELECTOR",
                    help="output selector, repeatable: S (amount), [S] (concentration), parameter or reaction id")
     s.add_argument("--param", action="append", type=_key_value, metavar="ID=VALUE", help="parameter override")
     s.add_argument("--initial", action="append", type=_key_value, metavar="ID=VALUE",
                    help="initial amount (S=...) or concentration ([S]=...)")
     s.add_argument("--dose", action="append", type=_dose, metavar="SPEC",
-                   help="target=ID,amount=A[,unit=mg][,time=T][,every=T][,count=N][,duration=T][,mw=g/mol]")
+                   help="target=ID,amount=A[,unit=mg][,time=T][,every=T][,count=N | ,repeat=N][,duration=T]"
+                        "[,mw=g/mol]; count is the total number of doses, repeat the number after the first")
     s.add_argument("--regimen", metavar="NAME",
                    help="a regimen from the model's metadata; shipped models use their default regimen when "
                         "neither --regimen nor --dose is given ('--regimen untreated' for none)")
     s.add_argument("--body-weight", type=_positive(float), metavar="KG", help="body weight for per-kg doses")
-    s.add_argument("--rtol", type=_positive(float), default=1e-6)
-    s.add_argument("--atol", type=_positive(float), default=1e-12)
+    s.add_argument("--rtol", type=_positive(float), default=1e-6, help="CVODE relative tolerance (default 1e-6)")
+    s.add_argument("--atol", type=_positive(float), default=1e-12, help="CVODE absolute tolerance (default 1e-12)")
     s.add_argument("--format", choices=["csv", "json", "parquet"], default="csv")
     s.add_argument("--out", metavar="FILE", help="output file (default: standard output; needed for parquet)")
     s.add_argument("--plot", metavar="FILE.png", help="also write a plot of the outputs")
@@ -117,32 +169,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("models", help="list the shipped models")
 
-    e = sub.add_parser("ensemble", help="simulate many parameter sets x regimens and summarise each run",
-                       description="Run a table of parameter sets (rows) under one or more regimens and write "
-                                   "one row of metrics per simulation (failures recorded, resumable).")
-    e.add_argument("model", metavar="MODEL")
-    src = e.add_mutually_exclusive_group()
-    src.add_argument("--samples", metavar="FILE", help="CSV or Parquet table of parameter sets (columns = ids)")
-    src.add_argument("--spec", metavar="FILE.toml", help="sampling spec: n, seed, method, [parameters.ID]")
-    e.add_argument("--n", type=_positive(int), help="number of samples (overrides the spec)")
-    e.add_argument("--dose", action="append", type=_dose, metavar="SPEC", help="a dose of the regimen (as in simulate)")
-    e.add_argument("--regimen", action="append", metavar="NAME", help="regimen(s) from the model metadata")
-    e.add_argument("--metric", action="append", required=True, metavar="FN:OUTPUT[:VALUE]",
-                   help="e.g. cmax:[Cp], auc:[Cp], value_at:TV:28, time_above:IL6:100 (repeatable)")
-    e.add_argument("--t-end", type=_positive(float))
-    e.add_argument("--points", type=_positive(int))
-    e.add_argument("--body-weight", type=_positive(float), metavar="KG")
-    e.add_argument("--backend", choices=["serial", "processes", "dask"], default="processes")
-    e.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address (with --backend dask)")
-    e.add_argument("--workers", type=_positive(int), help="number of local workers (default: all cores)")
-    e.add_argument("--chunk-size", type=_positive(int), default=256)
-    e.add_argument("--max-steps", type=_positive(int), help="CVODE step limit; a run needing more fails")
-    e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--out", required=True, metavar="DIR.parquet",
-                   help="Parquet directory; rerun with the same path to resume")
-    e.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
-    e.add_argument("--quiet", action="store_true", help="no progress bar")
-
     for module in ANALYSIS_COMMANDS:
         _register(module, sub)
     return p
@@ -150,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: Analysis packages that add their own subcommands: each module defines
 #: ``register(subparsers)``, adding parsers with ``set_defaults(handler=function(args) -> exit code)``.
-ANALYSIS_COMMANDS = ("qsp.sensitivity.cli", "qsp.synergy.cli", "qsp.vpop.cli")
+ANALYSIS_COMMANDS = ("qsp.ensemble.cli", "qsp.sensitivity.cli", "qsp.synergy.cli", "qsp.vpop.cli")
 
 
 def _register(module: str, sub) -> None:
@@ -179,22 +205,20 @@ def _simulate(args) -> int:
         raise QSPError(f"--plot file must end in one of {', '.join(_PLOT_SUFFIXES)}. Got {args.plot!r}.")
     model = _load(args.model)
     doses = list(args.dose or [])
-    params = dict(args.param or [])
+    params = _pairs(args.param, "--param")
+    initial = _pairs(args.initial, "--initial")
     if not args.regimen and not doses and model.metadata.get("default_regimen"):
         args.regimen = model.metadata["default_regimen"]
         print(f"qsp: using {model.name}'s default regimen {args.regimen!r} (see 'qsp info {model.name}')",
               file=sys.stderr)
-    if args.regimen:
-        reg_doses, reg_params = model.regimen(args.regimen)
-        doses = reg_doses + doses
-        params = {**reg_params, **params}
-    t_end = args.t_end or model.metadata.get("t_end")
+    t_end = args.t_end or (args.times[-1] if args.times else model.metadata.get("t_end"))
     if t_end is None:
-        raise QSPError("give --t-end (this model has no default end time)")
-    points = args.points or model.metadata.get("points")
-    res = model.simulate(t_end, points=points, outputs=args.output, params=params,
-                         initial=dict(args.initial or []), doses=doses, body_weight=args.body_weight,
-                         rtol=args.rtol, atol=args.atol)
+        raise QSPError("give --t-end or --times (this model has no default end time)")
+    points = None if args.times else (args.points or model.metadata.get("points"))
+    res = model.simulate(t_end, points=points, times=args.times, t_start=args.t_start, outputs=args.output,
+                         params=params, initial=initial, doses=doses, regimen=args.regimen or None,
+                         body_weight=args.body_weight, rtol=args.rtol, atol=args.atol,
+                         equilibrate=args.equilibrate)
     if args.format == "parquet":
         if not args.out:
             raise QSPError("--format parquet needs --out FILE")
@@ -285,45 +309,6 @@ def _models(args) -> int:
     return 0
 
 
-def _ensemble(args) -> int:
-    from . import ensemble
-    from .tables import read_table
-
-    model = _load(args.model)
-    if args.samples:
-        samples = read_table(args.samples, what="samples file")
-    else:
-        spec = ensemble.sampling.read_spec(args.spec) if args.spec else {}
-        if args.n:
-            spec["n"] = args.n
-        spec.setdefault("seed", args.seed)
-        samples = ensemble.sampling.samples_from_spec(spec, model.metadata.get("parameter_ranges"))
-    regimens = {}
-    for name in args.regimen or []:
-        regimens[name] = name
-    if args.dose:
-        regimens["cli"] = list(args.dose)
-    if args.scheduler and args.backend != "dask":
-        raise QSPError("--scheduler needs --backend dask")
-    if args.backend == "dask":
-        backend = ensemble.DaskBackend(address=args.scheduler, n_workers=args.workers)
-    elif args.backend == "processes":
-        backend = ensemble.ProcessBackend(args.workers)
-    else:
-        backend = "serial"
-    res = ensemble.run(model, samples, regimens=regimens or None, metrics=args.metric, t_end=args.t_end,
-                       points=args.points, body_weight=args.body_weight, backend=backend,
-                       chunk_size=args.chunk_size, max_steps=args.max_steps, seed=args.seed, out=args.out,
-                       progress=False if args.quiet else None)
-    if isinstance(backend, ensemble.DaskBackend):
-        backend.close()
-    if args.csv:
-        res.to_csv(args.csv)
-    print(f"{len(res)} simulations, {res.n_failed} failed, {res.wall_seconds:.1f} s -> {args.out}",
-          file=sys.stderr)
-    return 0
-
-
 @contextlib.contextmanager
 def _native_stderr_silenced():
     """Send what compiled libraries (CVODE, libsbml) print on file descriptor 2 to a scratch file.
@@ -365,8 +350,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args) -> int:
-    handlers = {"simulate": _simulate, "validate": _validate, "info": _info, "models": _models,
-                "ensemble": _ensemble}
+    handlers = {"simulate": _simulate, "validate": _validate, "info": _info, "models": _models}
     handler = getattr(args, "handler", None) or handlers[args.command]
     try:
         return handler(args)

@@ -51,7 +51,10 @@ class Dose:
     every : float, optional
         Interval between administrations (model time unit); needed when ``count > 1``.
     count : int, default 1
-        Number of administrations.
+        Total number of administrations, the first included (``count=3``: three doses).
+    repeat : int, optional
+        Number of administrations *after* the first, as SimBiology's ``RepeatCount`` and NONMEM's
+        ``ADDL`` count them (``repeat=2`` is ``count=3``). Give ``count`` or ``repeat``, not both.
     duration : float, optional
         Infusion duration (model time unit). ``None`` gives a bolus.
     unit : str, optional
@@ -59,6 +62,9 @@ class Dose:
         body weight (``'mg/kg'``). ``None``: the model's substance units.
     molecular_weight : float, optional
         g/mol, for converting mass to moles; defaults to the model's drug metadata.
+
+    Only the administrations up to the simulation's end time are ever enumerated, so a large
+    ``count`` costs nothing beyond what is simulated.
 
     Examples
     --------
@@ -74,16 +80,25 @@ class Dose:
     duration: float | None = None
     unit: str | None = None
     molecular_weight: float | None = None
+    repeat: int | None = None
 
     def __post_init__(self):
         owner = f"Dose({self.target!r})" if isinstance(self.target, str) else "Dose"
         if not isinstance(self.target, str) or not self.target.strip():
             raise DosingError(f"The 'target' of Dose must be a species id. Got {self.target!r} instead.")
+        if self.repeat is not None:
+            if isinstance(self.repeat, bool) or not isinstance(self.repeat, (int, np.integer)) or self.repeat < 0:
+                raise DosingError(f"The 'repeat' of {owner} must be an integer >= 0. Got {self.repeat!r} instead.")
+            if self.count != 1 and self.count != self.repeat + 1:
+                raise DosingError(f"{owner} gives both count={self.count!r} (total doses) and repeat={self.repeat!r} "
+                                  "(doses after the first); give one of them")
+            object.__setattr__(self, "count", int(self.repeat) + 1)
         object.__setattr__(self, "amount", _number(owner, "amount", self.amount, positive=True))
         object.__setattr__(self, "time", _number(owner, "time", self.time, positive=True))
         if isinstance(self.count, bool) or not isinstance(self.count, (int, np.integer)) or self.count < 1:
             raise DosingError(f"The 'count' of {owner} must be an integer >= 1. Got {self.count!r} instead.")
         object.__setattr__(self, "count", int(self.count))
+        object.__setattr__(self, "repeat", self.count - 1)
         if self.every is not None:
             object.__setattr__(self, "every", _number(owner, "every", self.every, positive=True, allow_zero=False))
         elif self.count > 1:
@@ -106,15 +121,20 @@ class Dose:
         """True for a zero-order infusion, False for a bolus."""
         return self.duration is not None
 
-    def times(self) -> np.ndarray:
-        """Start time of each administration (model time unit)."""
+    def times(self, until: float | None = None) -> np.ndarray:
+        """Start time of each administration (model time unit), only those at or before ``until`` if given."""
         step = self.every or 0.0
-        return self.time + step * np.arange(self.count)
+        n = self.count
+        if until is not None and step > 0:
+            n = min(n, max(0, int(math.floor((until - self.time) / step + 1e-9)) + 1))
+        elif until is not None and self.time > until:
+            n = 0
+        return self.time + step * np.arange(n)
 
     @classmethod
     def from_dict(cls, d: dict) -> Dose:
         """Build a dose from a mapping with the constructor's keys (as in model metadata)."""
-        allowed = {"target", "amount", "time", "every", "count", "duration", "unit", "molecular_weight"}
+        allowed = {"target", "amount", "time", "every", "count", "repeat", "duration", "unit", "molecular_weight"}
         extra = set(d) - allowed
         if extra:
             raise DosingError(f"unknown dose field(s) {sorted(extra)}; allowed: {sorted(allowed)}")
@@ -134,14 +154,23 @@ class Schedule:
     rate_changes: list = field(default_factory=list)
 
 
+#: Most administrations one simulation may hold (before its end time); more is refused, not enumerated.
+MAX_ADMINISTRATIONS = 1_000_000
+
+
 def build_schedule(doses: Sequence[Dose], amount_of: Callable[[Dose], float],
-                   rate_param_of: Callable[[Dose], str]) -> Schedule:
-    """Resolve ``doses`` into a :class:`Schedule`.
+                   rate_param_of: Callable[[Dose], str], until: float | None = None) -> Schedule:
+    """Resolve ``doses`` into a :class:`Schedule`, keeping administrations at or before ``until``.
 
     ``amount_of(dose)`` returns the per-administration amount in model
     substance units; ``rate_param_of(dose)`` the infusion-rate parameter
     of its target (only called for infusions).
     """
+    if until is not None:
+        total = sum(len(d.times(until)) for d in doses)
+        if total > MAX_ADMINISTRATIONS:
+            raise DosingError(f"the regimen has {total} administrations before t={until:g}, more than the "
+                              f"{MAX_ADMINISTRATIONS} one simulation can hold; shorten it or lengthen 'every'")
     events: dict[float, tuple[list, list]] = {}
     intervals: dict[str, list[tuple[float, float, float]]] = {}
 
@@ -153,18 +182,27 @@ def build_schedule(doses: Sequence[Dose], amount_of: Callable[[Dose], float],
         if dose.is_infusion:
             rate = amt / dose.duration
             pid = rate_param_of(dose)
-            for t in dose.times():
+            for t in dose.times(until):
                 intervals.setdefault(pid, []).append((float(t), float(t + dose.duration), rate))
                 at(t), at(t + dose.duration)
         else:
-            for t in dose.times():
+            for t in dose.times(until):
                 at(t)[0].append((dose.target, amt))
     times = np.array(sorted(events), dtype=float)
-    # Absolute infusion rate of each parameter from each instant on (sums of the
-    # infusions running then), so that a finished infusion leaves exactly 0.
+    # Rate of each parameter from each instant on: the sum of the infusions running then, exactly 0
+    # once none is running (a sweep over start and end instants).
     for pid, spans in intervals.items():
+        changes: dict[float, list[tuple[float, int]]] = {}
+        for a, b, r in spans:
+            changes.setdefault(a, []).append((r, 1))
+            changes.setdefault(b, []).append((-r, -1))
+        rate, running = 0.0, 0
         for t in times:
-            rate = sum(r for (a, b, r) in spans if a <= t < b)
+            for dr, dn in changes.get(float(t), ()):
+                rate += dr
+                running += dn
+            if running == 0:
+                rate = 0.0
             events[float(t)][1].append((pid, rate))
     return Schedule(times, [events[t][0] for t in times], [events[t][1] for t in times])
 

@@ -1,12 +1,18 @@
 """The few libRoadRunner calls qsp makes per simulation, without the Python wrapper's overhead.
 
 RoadRunner's Python ``simulate`` re-reads integrator settings and options on
-every call; the calls here go straight to the compiled library. qsp also
-turns off RoadRunner's dynamic Python properties, which would otherwise put
-model ids (a parameter called ``reset``, say) on the RoadRunner class itself.
+every call; the calls here go straight to the compiled library.
+
+Nothing here changes libRoadRunner's process-wide state for other code in the
+same process: qsp's instances are built without RoadRunner's dynamic Python
+properties (which live on the RoadRunner *class*, so building an instance the
+usual way would replace those of the user's own instances), and the log level
+is lowered only while qsp itself calls the library (:func:`quiet`).
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import numpy as np
 import roadrunner
@@ -17,23 +23,43 @@ _SR = roadrunner.SelectionRecord
 #: (``resetAll``'s narrower flags leave those queued, so one call's events would leak into the next).
 RESET_ALL = _SR.ALL
 
-_configured = False
+_LOG_QUIET = roadrunner.Logger.LOG_CRITICAL
 
 
-def configure() -> None:
-    """Process-wide RoadRunner settings qsp relies on (idempotent)."""
-    global _configured
-    if _configured:
+@contextlib.contextmanager
+def quiet():
+    """Keep libRoadRunner's warnings (CVODE's step-size messages, say) quiet inside the block only.
+
+    The library's logger is process-wide; the level in force before the block is restored after it,
+    so a user's own RoadRunner code in the same process logs as it would without qsp.
+    """
+    before = _R.Logger_getLevel()
+    if before == _LOG_QUIET:
+        yield
         return
-    roadrunner.Config.setValue(roadrunner.Config.ROADRUNNER_DISABLE_PYTHON_DYNAMIC_PROPERTIES, True)
-    roadrunner.Logger.setLevel(roadrunner.Logger.LOG_CRITICAL)
-    _configured = True
+    _R.Logger_setLevel(_LOG_QUIET)
+    try:
+        yield
+    finally:
+        _R.Logger_setLevel(before)
 
 
 def compile_sbml(sbml_text: str):
-    """Compile SBML text into a RoadRunner instance."""
-    configure()
-    return roadrunner.RoadRunner(sbml_text)
+    """Compile SBML text into a RoadRunner instance (without dynamic Python properties)."""
+    rr = roadrunner.RoadRunner.__new__(roadrunner.RoadRunner)
+    with quiet():
+        roadrunner.RoadRunner._swig_init(rr, sbml_text)
+    return rr
+
+
+def model_of(rr):
+    """The compiled ExecutableModel of ``rr``."""
+    return _R.RoadRunner__getModel(rr)
+
+
+def ids_of(rr, types) -> list[str]:
+    """Selection ids of ``rr`` of the given :class:`roadrunner.SelectionRecord` types."""
+    return list(_R.RoadRunner__getIds(rr, types))
 
 
 def reset_all(rr) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import engine
+from . import engine, model_units
 from . import sbml as _sbml
 from ._ids import unknown_id
 from .catalog import model_metadata, model_path
@@ -26,6 +26,10 @@ __all__ = ["Model", "load_model"]
 _ANTIMONY_SUFFIXES = {".ant", ".antimony", ".txt"}
 _SBML_SUFFIXES = {".xml", ".sbml"}
 DEFAULT_POINTS = 101
+#: Most output points one simulation may have, and most values (points x outputs) it may return;
+#: larger requests are refused up front rather than exhausting memory.
+MAX_POINTS = 10_000_000
+MAX_VALUES = 50_000_000
 
 
 class Model:
@@ -62,6 +66,7 @@ class Model:
 
         sim_doc = doc.clone()
         self._infusion = _sbml.add_infusion_inputs(sim_doc, _sbml.infusible_species(sim_doc))
+        self._time_gate = _sbml.gate_time_events(sim_doc)
         self._sim_sbml = libsbml.writeSBMLToString(sim_doc)
         self._rr = self._compile(self._sim_sbml)
         self._index_ids()
@@ -70,16 +75,22 @@ class Model:
     @classmethod
     def from_sbml(cls, text: str | bytes, *, name: str | None = None) -> Model:
         """Load SBML (Level 2 or 3) from a string."""
+        if not isinstance(text, (str, bytes)):
+            raise ModelError(f"Model.from_sbml expects SBML text (str or bytes). Got {type(text).__name__} instead.")
         return cls(text, name=name)
 
     @classmethod
     def from_antimony(cls, text: str, *, name: str | None = None) -> Model:
         """Load a model from Antimony text."""
+        if not isinstance(text, str):
+            raise ModelError(f"Model.from_antimony expects Antimony text (str). Got {type(text).__name__} instead.")
         return cls(_sbml.antimony_to_sbml(text), name=name)
 
     @classmethod
     def from_file(cls, path: str | os.PathLike, *, name: str | None = None) -> Model:
         """Load an SBML (``.xml``, ``.sbml``) or Antimony (``.ant``, ``.antimony``, ``.txt``) file."""
+        if not isinstance(path, (str, os.PathLike)):
+            raise ModelError(f"Model.from_file expects a file path. Got {type(path).__name__} instead.")
         p = Path(path)
         data = _sbml.read_model_file(p)
         suffix = p.suffix.lower()
@@ -111,19 +122,21 @@ class Model:
             raise ModelError(f"libRoadRunner cannot compile the model: {msg[:500]}") from None
 
     def _index_ids(self) -> None:
-        rr, m = self._rr, self._rr.model
+
+        rr = self._rr
+        m = engine.model_of(rr)
         self._floating = list(m.getFloatingSpeciesIds())
         self._boundary = list(m.getBoundarySpeciesIds())
         self._compartments = list(m.getCompartmentIds())
-        internal = set(self._infusion.values())
+        internal = set(self._infusion.values()) | {self._time_gate}
         self._parameters = [p for p in m.getGlobalParameterIds() if p not in internal]
         self._reactions = [r for r in m.getReactionIds() if not r.startswith(_sbml.INFUSION_REACTION_PREFIX)]
-        self._assigned = set(rr.getAssignmentRuleIds())
-        self._with_initial_assignment = set(rr.getInitialAssignmentIds())
+        self._assigned = set(engine._R.RoadRunner_getAssignmentRuleIds(rr))
+        self._with_initial_assignment = set(engine._R.RoadRunner_getInitialAssignmentIds(rr))
         species = self._floating + self._boundary
         self._selectors = set(species) | {f"[{s}]" for s in species} | set(self._compartments) \
             | set(self._parameters) | set(self._reactions)
-        self._default_outputs = [s for s in rr.timeCourseSelections if s != "time"]
+        self._default_outputs = [str(s) for s in engine._R.RoadRunner__getSelections(rr) if str(s) != "time"]
         # Initial values as loaded (after initial assignments), for introspection and restoring.
         self._defaults: dict[str, float] = {}
         for sid in self._parameters + self._compartments + species:
@@ -142,8 +155,7 @@ class Model:
         self._selection: tuple[str, ...] | None = None
         self._tolerances: tuple[float, float] | None = None
         self._schedules: dict = {}
-        model = self._doc.getModel()
-        self.time_unit = model.getTimeUnits() if model.getLevel() >= 3 and model.isSetTimeUnits() else ""
+        self.time_unit = model_units.time_unit(self._doc)
         self._drug_mw = {d["target"]: d.get("molecular_weight") for d in self.metadata.get("drugs", [])
                          if "target" in d}
 
@@ -216,6 +228,11 @@ class Model:
         return (f"Model({self.name!r}: {len(self._floating)} species, {len(self._parameters)} parameters, "
                 f"{len(self._reactions)} reactions)")
 
+    def _repr_html_(self) -> str | None:
+        from .display import model_html
+
+        return model_html(self)
+
     # ------------------------------------------------------------------ regimens
     def regimen(self, name: str | None = None) -> tuple[list[Dose], dict[str, float]]:
         """Doses and parameter overrides of a regimen in the model's metadata (default regimen if None)."""
@@ -232,7 +249,7 @@ class Model:
                  outputs: Sequence[str] | None = None, params: Mapping[str, float] | None = None,
                  initial: Mapping[str, float] | None = None, doses: Dose | Iterable[Dose] | None = None,
                  body_weight: float | None = None, rtol: float = 1e-6, atol: float = 1e-12,
-                 equilibrate: float | None = None) -> SimulationResult:
+                 equilibrate: float | None = None, regimen: str | None = None) -> SimulationResult:
         """Simulate a time course.
 
         Parameters
@@ -260,9 +277,15 @@ class Model:
         rtol, atol : float
             CVODE relative and absolute tolerances.
         equilibrate : float, optional
-            Run the undosed model (with the overrides) for this long first, then start the dosed
-            simulation from the state reached, with the clock set back to ``t_start`` (model time
-            unit). Use it to start from a (near) steady state, e.g. an untreated baseline.
+            Run the untreated model for this long first, then start the dosed simulation from the
+            state reached, with the clock set back to ``t_start`` (model time unit). Use it to start
+            from a (near) steady state, e.g. an untreated baseline. The pre-run has ``params`` and
+            ``initial`` but no doses and none of the regimen's parameters, and events whose trigger
+            reads the time do not fire in it (an event already true at t = 0 fires once, at the start
+            of the pre-run, as libRoadRunner settles start-time events when it resets).
+        regimen : str, optional
+            A regimen of the model's metadata (see :meth:`regimen`): its doses come before ``doses``
+            and its parameters apply under ``params`` (which win on a clash).
 
         Returns
         -------
@@ -273,15 +296,27 @@ class Model:
         UnknownIdError, DosingError, SimulationError, QSPError
         """
         grid, t_start, t_end = _output_grid(t_end, points, times, t_start)
+        rtol, atol = check_tolerances(rtol, atol)
         outputs = self._check_outputs(outputs)
-        overrides = self._override_keys(params, initial)
-        schedule = self._schedule(as_dose_list(doses), body_weight, t_start, t_end)
+        if len(grid) * len(outputs) > MAX_VALUES:
+            raise InputError(f"{len(grid)} points x {len(outputs)} outputs is more than the {MAX_VALUES:,} values "
+                             "one simulation may return; use fewer points or outputs")
+        doses = as_dose_list(doses)
+        treatment: dict[str, float] = {}
+        if regimen is not None:
+            reg_doses, treatment = self.regimen(regimen)
+            doses = tuple(reg_doses) + doses
+        params = _as_mapping(params, "params")
+        overrides = self._override_keys({**treatment, **params}, _as_mapping(initial, "initial"))
+        schedule = self._schedule(doses, body_weight, t_start, t_end)
         equilibrate = _check_equilibrate(equilibrate)
-        values = self._run(grid, t_start, t_end, outputs, overrides, schedule, rtol, atol, equilibrate)
+        values = self._run(grid, t_start, t_end, outputs, overrides, schedule, rtol, atol, equilibrate,
+                           treatment=[k for k in treatment if k not in params])
         if not np.isfinite(values).all():
             bad = [outputs[j] for j in range(values.shape[1]) if not np.isfinite(values[:, j]).all()]
             warnings.warn(f"non-finite values in output(s) {bad}", QSPWarning, stacklevel=2)
-        return SimulationResult(grid, values, outputs, time_unit=self.time_unit)
+        return SimulationResult(grid, values, outputs, time_unit=self.time_unit,
+                                units=model_units.output_units(self, outputs))
 
     # The pieces below are also used by the ensemble layer, which validates once and then
     # calls _run many times.
@@ -308,8 +343,8 @@ class Model:
         if not hasattr(self, "_extra_selectors"):
             import roadrunner
 
-            ids = self._rr.getIds(roadrunner.SelectionRecord.ALL)
-            internal = set(self._infusion.values())
+            ids = engine.ids_of(self._rr, roadrunner.SelectionRecord.ALL)
+            internal = set(self._infusion.values()) | {self._time_gate}
             self._extra_selectors = {i for i in ids if "(" not in i and "'" not in i and i not in internal
                                      and not i.startswith(_sbml.INFUSION_REACTION_PREFIX)}
         return self._extra_selectors
@@ -323,6 +358,9 @@ class Model:
                 raise unknown_id("parameter", str(pid), self._parameters + self._compartments,
                                  where=f" of model {self.name!r}")
             keys[pid] = _finite(value, f"parameter {pid!r}")
+            if pid in self._compartments and keys[pid] <= 0:
+                raise InputError(f"compartment {pid!r} must have a size > 0 (a volume, area or length). "
+                                 f"Got {value!r} instead.")
         species = set(self._floating) | set(self._boundary)
         for sel, value in (initial or {}).items():
             sid = sel[1:-1] if sel.startswith("[") and sel.endswith("]") else sel
@@ -348,12 +386,13 @@ class Model:
                                         or not math.isfinite(body_weight) or body_weight <= 0):
             raise DosingError(f"body_weight must be a positive number of kg. Got {body_weight!r} instead.")
         body_weight = None if body_weight is None else float(body_weight)
-        key = (doses, body_weight)
+        key = (doses, body_weight, t_end)
         cached = self._schedules.get(key)
         if cached is None:
             for d in doses:
                 self._check_target(d)
-            cached = build_schedule(doses, lambda d: self._amount(d, body_weight), lambda d: self._infusion[d.target])
+            cached = build_schedule(doses, lambda d: self._amount(d, body_weight), lambda d: self._infusion[d.target],
+                                    until=t_end)
             if len(self._schedules) > 256:
                 self._schedules.clear()
             self._schedules[key] = cached
@@ -384,7 +423,24 @@ class Model:
                                molecular_weight=mw, body_weight=body_weight, species=dose.target)
 
     def _run(self, grid, t_start, t_end, outputs, overrides, schedule, rtol, atol,
-             equilibrate: float | None = None) -> np.ndarray:
+             equilibrate: float | None = None, treatment: Iterable[str] = ()) -> np.ndarray:
+        """Simulate with checked arguments; ``treatment`` names the overrides that belong to the regimen.
+
+        With ``equilibrate``, the pre-run sees the other overrides only, and time-triggered events are
+        held back during it; the regimen's overrides are set when the dosed run starts.
+        """
+        with engine.quiet():
+            if equilibrate:
+                held = {k: overrides[k] for k in treatment if k in overrides}
+                base = {k: v for k, v in overrides.items() if k not in held}
+                self._start(base, outputs, rtol, atol)
+                self._equilibrate(t_start, equilibrate, held)
+            else:
+                self._start(overrides, outputs, rtol, atol)
+            return integrate(self._rr, grid, t_start, t_end, schedule, len(outputs))
+
+    def _start(self, overrides: dict[str, float], outputs, rtol: float, atol: float) -> None:
+        """Bring the instance to the model's initial state with ``overrides`` applied."""
         # A fresh instance needs no reset (and libRoadRunner's reset queues t=0 events again); a used one is
         # reset, unless it has delayed events: those may still be pending from the last call and no reset
         # clears them, so it is rebuilt (from libRoadRunner's compiled-model cache: ~1 ms).
@@ -413,11 +469,24 @@ class Model:
                 self._prepare(slow, outputs, rtol, atol, reset=True)
                 fast = {k: v for k, v in overrides.items() if k not in slow}
                 self._set_fast_overrides(fast, overrides)
-        if equilibrate:
-            from .simulation import _simulate
 
-            _simulate(rr, np.array([t_start, t_start + equilibrate]))
-        return integrate(rr, grid, t_start, t_end, schedule, len(outputs))
+    def _equilibrate(self, t_start: float, duration: float, held: dict[str, float]) -> None:
+        """Run undosed for ``duration`` with time-triggered events held back, then set ``held`` values.
+
+        The clock goes back to ``t_start`` when the dosed run starts; the state reached is kept.
+        """
+        from .simulation import _simulate
+
+        rr = self._rr
+        if self._time_gate:
+            engine.set_value(rr, self._time_gate, 1.0)
+        try:
+            _simulate(rr, np.array([t_start, t_start + duration]))
+        finally:
+            if self._time_gate:
+                engine.set_value(rr, self._time_gate, 0.0)
+        for key, value in held.items():
+            engine.set_value(rr, key, value)
 
     def _prepare(self, slow: dict[str, float], outputs, rtol: float, atol: float, *, reset: bool) -> None:
         """Set ``slow`` overrides as init() values, selections and tolerances, and reset if needed."""
@@ -427,6 +496,7 @@ class Model:
             engine.set_selections(rr, outputs)
             self._selection = outputs
         if self._tolerances != (rtol, atol):
+            self._tolerances = None  # unknown until both are set: a refused value must not be cached
             engine.set_tolerances(rr, rtol, atol)
             self._tolerances = (rtol, atol)
         if changed or reset:
@@ -483,6 +553,39 @@ class Model:
             plan.apply(rr, keep={k.strip("[]") for k in overrides})
 
 
+#: Largest relative tolerance accepted: above it CVODE's answers are no longer approximations.
+MAX_RTOL = 0.1
+
+
+def check_tolerances(rtol, atol) -> tuple[float, float]:
+    """Return (rtol, atol) as floats after checking both are finite and positive, with rtol < 0.1.
+
+    Raises
+    ------
+    InputError
+    """
+    rtol = _finite(rtol, "rtol")
+    atol = _finite(atol, "atol")
+    if not 0 < rtol <= MAX_RTOL:
+        raise InputError(f"rtol (relative tolerance) must be in (0, {MAX_RTOL:g}]. Got {rtol!r} instead.")
+    if not atol > 0:
+        raise InputError(f"atol (absolute tolerance) must be > 0. Got {atol!r} instead.")
+    return rtol, atol
+
+
+def _as_mapping(value, what: str) -> Mapping:
+    """``value`` as a mapping of ids to numbers (None: empty), or an InputError naming ``what``."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InputError(f"{what} must be a mapping of ids to values, e.g. {{'k': 1.0}}. "
+                         f"Got {type(value).__name__} instead.")
+    for key in value:
+        if not isinstance(key, str):
+            raise InputError(f"{what} keys must be id strings. Got {key!r} instead.")
+    return value
+
+
 def _check_equilibrate(value) -> float | None:
     if value is None:
         return None
@@ -512,6 +615,8 @@ def _output_grid(t_end, points, times, t_start) -> tuple[np.ndarray, float, floa
             raise InputError("times must be a sequence of numbers") from None
         if grid.size == 0 or not np.isfinite(grid).all():
             raise InputError("times must be a non-empty sequence of finite numbers")
+        if grid.size > MAX_POINTS:
+            raise InputError(f"times has {grid.size} points, more than the {MAX_POINTS:,} one simulation may have")
         if grid.size > 1 and not (np.diff(grid) > 0).all():
             raise InputError("times must be strictly increasing")
         if grid[0] < t_start:
@@ -526,6 +631,9 @@ def _output_grid(t_end, points, times, t_start) -> tuple[np.ndarray, float, floa
         n = DEFAULT_POINTS if points is None else points
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
             raise InputError(f"points must be an integer >= 2. Got {points!r} instead.")
+        if n > MAX_POINTS:
+            raise InputError(f"points={n} is more than the {MAX_POINTS:,} output points one simulation may "
+                             "have; use fewer points or times= at the instants needed")
         grid = np.linspace(t_start, t_end, int(n))
     if t_end <= t_start:
         raise InputError(f"t_end must be after t_start. Got t_start={t_start:g}, t_end={t_end:g}.")

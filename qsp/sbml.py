@@ -19,6 +19,8 @@ MAX_MODEL_BYTES = int(os.environ.get("QSP_MAX_MODEL_BYTES", 64 * 1024 * 1024))
 #: Prefixes of the ids qsp adds to a model so that infusions need no recompilation.
 INFUSION_RATE_PREFIX = "qsp_rate_"
 INFUSION_REACTION_PREFIX = "qsp_infusion_"
+#: Id of the parameter that holds time-triggered events back during an equilibration pre-run.
+TIME_GATE_ID = "qsp_equilibrating"
 
 _DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
@@ -216,6 +218,63 @@ def add_infusion_inputs(doc: libsbml.SBMLDocument, species: list[str]) -> dict[s
         law.setMath(libsbml.parseL3Formula(pid))
         out[sid] = pid
     return out
+
+
+def reads_time(model: libsbml.Model, math: libsbml.ASTNode | None) -> bool:
+    """Whether ``math`` reads the simulation time, directly, through assignment rules or function definitions."""
+    rules = {r.getVariable(): r.getMath() for r in model.getListOfRules() if r.isAssignment()}
+    functions = {f.getId(): f.getBody() for f in model.getListOfFunctionDefinitions()}
+    seen: set[str] = set()
+    stack = [math]
+    while stack:
+        node = stack.pop()
+        if node is None:
+            continue
+        kind = node.getType()
+        if kind == libsbml.AST_NAME_TIME:
+            return True
+        if kind in (libsbml.AST_NAME, libsbml.AST_FUNCTION) and node.getName() not in seen:
+            name = node.getName()
+            seen.add(name)
+            stack.append(rules.get(name) if kind == libsbml.AST_NAME else functions.get(name))
+        stack.extend(node.getChild(i) for i in range(node.getNumChildren()))
+    return False
+
+
+def gate_time_events(doc: libsbml.SBMLDocument) -> str | None:
+    """Add a parameter (0 by default) that, when 1, keeps every time-triggered event from firing.
+
+    Each event whose trigger reads the time gets the trigger ``(trigger) && gate < 0.5``; with the
+    gate at 0 the model behaves exactly as written. Returns the gate's id, or None when no event
+    reads the time.
+    """
+    model = doc.getModel()
+    events = [ev for ev in model.getListOfEvents()
+              if ev.isSetTrigger() and reads_time(model, ev.getTrigger().getMath())]
+    if not events:
+        return None
+    taken = {el.getId() for el in _all_elements(doc) if el.isSetId()}
+    gate = _fresh(TIME_GATE_ID, taken)
+    p = model.createParameter()
+    p.setId(gate)
+    p.setValue(0.0)
+    p.setConstant(False)
+    if doc.getLevel() >= 3:
+        p.setUnits("dimensionless")
+    for ev in events:
+        trigger = ev.getTrigger()
+        both = libsbml.ASTNode(libsbml.AST_LOGICAL_AND)
+        both.addChild(trigger.getMath().deepCopy())
+        below = libsbml.ASTNode(libsbml.AST_RELATIONAL_LT)
+        name = libsbml.ASTNode(libsbml.AST_NAME)
+        name.setName(gate)
+        half = libsbml.ASTNode(libsbml.AST_REAL)
+        half.setValue(0.5)
+        below.addChild(name)
+        below.addChild(half)
+        both.addChild(below)
+        trigger.setMath(both)
+    return gate
 
 
 def _all_elements(doc):

@@ -11,11 +11,13 @@ Works with: :class:`qsp.synergy.surface.DoseResponseSurface` (``to_pandas()`` gi
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
-from ..errors import QSPError
+from ..errors import InputError, QSPError, QSPWarning
 from .hill import fit_hill
 from .result import SynergyModel, check_flat
 
@@ -81,6 +83,12 @@ class MuSyC(SynergyModel):
 
     Parameters
     ----------
+    E_bounds : (float or None, float or None), optional
+        Bounds of the effects E0, E1, E2, E3 (response units). ``None`` (either end): the data's range
+        widened by ``margin`` times its span. For a TGI or another fraction that cannot exceed 1, pass
+        ``(None, 1.0)``. A fitted effect at a bound is reported in ``at_bound_`` and by a QSPWarning.
+    margin : float, default 0.05
+        Widening of the data's range for the data-based effect bounds (fraction of its span).
     alpha_bounds : (float, float), default (1e-4, 1e4)
         Bounds of alpha12 and alpha21.
     h_bounds : (float, float), default (0.01, 100)
@@ -90,6 +98,10 @@ class MuSyC(SynergyModel):
     ----------
     params_ : dict
         E0, E1, E2, E3, h1, h2, C1, C2, alpha12, alpha21 (fitted).
+    bounds_ : dict
+        Parameter -> (lower, upper) used in the fit.
+    at_bound_ : list of str
+        Parameters that ended at (within 1e-6 of the span of) a bound: the data do not pin them.
     beta_ : float
         Synergistic efficacy: extra maximal effect of the combination over the stronger drug, in units
         of that drug's own effect range (> 0 synergy), for rising or falling effects alike.
@@ -101,10 +113,30 @@ class MuSyC(SynergyModel):
 
     kind = "musyc"
 
-    def __init__(self, *, alpha_bounds: tuple[float, float] = (1e-4, 1e4),
-                 h_bounds: tuple[float, float] = (0.01, 100.0)):
+    def __init__(self, *, E_bounds: tuple = (None, None), margin: float = 0.05,
+                 alpha_bounds: tuple[float, float] = (1e-4, 1e4), h_bounds: tuple[float, float] = (0.01, 100.0)):
+        try:
+            lo, hi = E_bounds
+        except (TypeError, ValueError):
+            raise InputError(f"E_bounds must be a pair (low, high), each a number or None. Got {E_bounds!r}.") from None
+        if lo is not None and hi is not None and not float(lo) < float(hi):
+            raise InputError(f"E_bounds must have low < high. Got {E_bounds!r}.")
+        if not (isinstance(margin, (int, float)) and 0 <= margin <= 1):
+            raise InputError(f"margin must be a number in [0, 1]. Got {margin!r}.")
+        self.E_bounds = (lo, hi)
+        self.margin = float(margin)
         self.alpha_bounds = alpha_bounds
         self.h_bounds = h_bounds
+
+    def _effect_bounds(self, E: np.ndarray) -> tuple[float, float]:
+        span = float(np.ptp(E)) or 1.0
+        lo, hi = self.E_bounds
+        lo = float(E.min()) - self.margin * span if lo is None else float(lo)
+        hi = float(E.max()) + self.margin * span if hi is None else float(hi)
+        if not lo < hi:
+            raise InputError(f"the effect bounds [{lo:g}, {hi:g}] are empty; the data span "
+                             f"[{E.min():g}, {E.max():g}]")
+        return lo, hi
 
     def fit(self, d1, d2, E) -> MuSyC:
         """Fit the model to flat arrays of doses and effects; returns self."""
@@ -113,8 +145,7 @@ class MuSyC(SynergyModel):
         if m1.sum() < 3 or m2.sum() < 3:
             raise QSPError("MuSyC.fit needs single-drug data: at least 3 points with d2 = 0 and 3 with d1 = 0")
         f1, f2 = fit_hill(d1[m1], E[m1]), fit_hill(d2[m2], E[m2])
-        span = float(np.ptp(E)) or 1.0
-        elo, ehi = float(E.min()) - span, float(E.max()) + span
+        elo, ehi = self._effect_bounds(E)
         p1, p2 = d1[d1 > 0], d2[d2 > 0]
         lo = [elo] * 4 + [np.log(self.h_bounds[0])] * 2 + [np.log(p1.min() / 1e3), np.log(p2.min() / 1e3)] \
             + [np.log(self.alpha_bounds[0])] * 2
@@ -132,13 +163,22 @@ class MuSyC(SynergyModel):
             for la21 in (0.0, np.log(5), -np.log(5)):
                 x0 = np.array([0.5 * (f1.E0 + f2.E0), f1.Emax, f2.Emax, e3, np.log(f1.h), np.log(f2.h),
                                np.log(f1.C), np.log(f2.C), la12, la21])
-                x0 = np.clip(x0, lo + 1e-9, hi - 1e-9)
-                sol = least_squares(resid, x0, bounds=(lo, hi), xtol=1e-15, ftol=1e-15, gtol=1e-15,
+                span = hi - lo
+                x0 = np.clip(x0, lo + 1e-6 * span, hi - 1e-6 * span)
+                sol = least_squares(resid, x0, bounds=(lo, hi), xtol=1e-12, ftol=1e-12, gtol=1e-12,
                                     max_nfev=4000)
                 if best is None or sol.cost < best.cost:
                     best = sol
         p = best.x
         self.params_ = dict(zip(PARAMETERS, [float(v) for v in p[:4]] + [float(v) for v in np.exp(p[4:])]))
+        natural = np.concatenate([lo[:4], np.exp(lo[4:])]), np.concatenate([hi[:4], np.exp(hi[4:])])
+        self.bounds_ = {k: (float(a), float(b)) for k, a, b in zip(PARAMETERS, *natural)}
+        tol = 1e-6 * (hi - lo)
+        self.at_bound_ = [k for k, v, a, b, t in zip(PARAMETERS, p, lo, hi, tol) if v - a <= t or b - v <= t]
+        if self.at_bound_:
+            shown = ", ".join(f"{k} = {self.params_[k]:.4g}" for k in self.at_bound_)
+            warnings.warn(f"MuSyC fit: {shown} at a bound (the data do not pin them; see bounds_)",
+                          QSPWarning, stacklevel=2)
         self.cost_ = float(best.cost)
         self.d1_, self.d2_, self.effect_ = d1, d2, E
         self.reference_ = self._null(d1, d2)
@@ -172,7 +212,9 @@ class MuSyC(SynergyModel):
         return musyc_surface(d1, d2, **p)
 
     def parameters(self) -> pd.DataFrame:
-        """One row per parameter (and beta)."""
-        rows = [{"parameter": k, "value": v} for k, v in self.params_.items()]
-        rows.append({"parameter": "beta", "value": self.beta_})
+        """One row per parameter (and beta): value, lower and upper bound, whether the fit ended at a bound."""
+        rows = [{"parameter": k, "value": v, "lower": self.bounds_[k][0], "upper": self.bounds_[k][1],
+                 "at_bound": k in self.at_bound_} for k, v in self.params_.items()]
+        rows.append({"parameter": "beta", "value": self.beta_, "lower": np.nan, "upper": np.nan,
+                     "at_bound": bool({"E1", "E2", "E3"} & set(self.at_bound_))})
         return pd.DataFrame(rows)

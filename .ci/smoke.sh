@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Build the wheel, install it into a fresh virtual environment outside the source tree, and use the
+# installed product from another directory, as a user who ran `pip install qsp` would.
+set -euo pipefail
+SRC="$(cd "$(dirname "$0")/.." && pwd)"
+PYTHON="${PYTHON:-python3}"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/qsp-smoke.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+
+echo "smoke: building the wheel"
+"$PYTHON" -m pip wheel --quiet --no-deps --wheel-dir "$WORK/dist" "$SRC"
+WHEEL="$(ls "$WORK"/dist/qsp-*.whl)"
+"$PYTHON" "$SRC/.ci/check_wheel.py" "$WHEEL" "$SRC"
+
+echo "smoke: installing $(basename "$WHEEL") into a fresh environment"
+"$PYTHON" -m venv "$WORK/venv"
+"$WORK/venv/bin/python" -m pip install --quiet --upgrade pip
+"$WORK/venv/bin/python" -m pip install --quiet "$WHEEL"
+export PATH="$WORK/venv/bin:$PATH"
+cd "$WORK"   # nothing of the source tree is importable from here
+export MPLBACKEND=Agg
+
+python - <<'PY'
+import qsp, qsp.ensemble, qsp.sensitivity, qsp.synergy, qsp.vpop
+import os
+assert "site-packages" in qsp.__file__, qsp.__file__
+print("smoke: imported qsp", qsp.__version__, "from", os.path.dirname(qsp.__file__))
+PY
+
+test "$(qsp --version)" = "qsp $(python -c 'import qsp; print(qsp.__version__)')"
+help="$(qsp --help)"
+for cmd in simulate validate info models ensemble gsa synergy vpop; do
+  grep -qE "^ +$cmd " <<<"$help" || { echo "smoke: 'qsp --help' does not list '$cmd'"; echo "$help"; exit 1; }
+done
+echo "smoke: qsp --help lists every subcommand"
+
+for name in $(qsp models | cut -f1); do
+  qsp simulate "$name" --points 5 --out "$name.csv" 2>/dev/null
+  python -c "import pandas as pd, sys; df = pd.read_csv('$name.csv'); assert len(df) == 5 and df.notna().all().all(), df"
+  echo "smoke: simulated $name"
+done
+test "$(qsp models | wc -l)" -ge 4
+
+qsp ensemble trimeric --n 100 --metric "cmax:[Cp]" --regimen q1w_3mg --backend processes --workers 2 --out ens.parquet --quiet
+python -c "
+import pandas as pd
+df = pd.read_parquet('ens.parquet')
+assert len(df) == 100 and (df['status'] == 'ok').all(), df['status'].value_counts()
+print('smoke: 100-row ensemble on the processes backend')"
+
+set +e
+qsp simulate missing.xml > out.txt 2> err.txt
+rc=$?
+set -e
+test "$rc" -ne 0 && test ! -s out.txt && test "$(wc -l < err.txt)" -eq 1 \
+  || { echo "smoke: bad input did not give one line and a non-zero exit (rc=$rc)"; cat err.txt; exit 1; }
+echo "smoke: bad input -> $(cat err.txt)"
+echo "smoke: passed"

@@ -1,0 +1,24 @@
+"""qsp: load, check, dose and simulate quantitative systems pharmacology models.
+
+>>> import qsp
+>>> m = qsp.load_model("trimeric")
+>>> res = m.simulate(21, doses=[qsp.Dose("D_c", 1, unit="mg/kg", every=7, count=3)])
+>>> res.to_pandas().head()
+"""
+
+from . import metrics
+from .catalog import list_models
+from .dosing import Dose
+from .errors import (DosingError, InputError, ModelError, QSPError, QSPWarning, SimulationError, UnknownIdError,
+                     UnsupportedModelError)
+from .model import Model, load_model
+from .result import SimulationResult
+
+from ._version import __version__
+
+__all__ = [
+    "Dose", "Model", "SimulationResult", "load_model", "list_models", "metrics",
+    "QSPError", "ModelError", "UnsupportedModelError", "UnknownIdError", "InputError", "DosingError",
+    "SimulationError",
+    "QSPWarning", "__version__",
+]

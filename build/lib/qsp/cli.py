@@ -1,0 +1,325 @@
+"""Command-line interface: ``qsp simulate | validate | info | models`` and the analyses' subcommands.
+
+A thin layer: it parses arguments, calls the public API and writes what the
+API returns. Any :class:`qsp.QSPError` becomes one line on stderr and a
+non-zero exit status, never a traceback (set ``QSP_DEBUG=1`` to see one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import tempfile
+
+from .errors import QSPError
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, no usage dump
+        self.exit(EXIT_USAGE, f"qsp: error: {message} (see '{self.prog} --help')\n")
+
+
+def _key_value(text: str) -> tuple[str, float]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected ID=VALUE, got {text!r}")
+    key, value = text.split("=", 1)
+    try:
+        return key.strip(), float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"value of {key.strip()!r} must be a number, got {value!r}") from None
+
+
+_DOSE_FIELDS = {"target": str, "amount": float, "time": float, "every": float, "count": int, "duration": float,
+                "unit": str, "mw": float}
+
+
+def _dose(text: str):
+    from .dosing import Dose
+
+    fields = {}
+    for part in text.split(","):
+        if "=" not in part:
+            raise argparse.ArgumentTypeError(f"dose field {part!r} is not KEY=VALUE (in {text!r})")
+        key, value = (s.strip() for s in part.split("=", 1))
+        if key not in _DOSE_FIELDS:
+            raise argparse.ArgumentTypeError(f"unknown dose field {key!r}; use {', '.join(_DOSE_FIELDS)}")
+        try:
+            fields[key] = _DOSE_FIELDS[key](value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"dose field {key!r} must be a number, got {value!r}") from None
+    if "target" not in fields or "amount" not in fields:
+        raise argparse.ArgumentTypeError(f"a dose needs target= and amount= (got {text!r})")
+    if "mw" in fields:
+        fields["molecular_weight"] = fields.pop("mw")
+    try:
+        return Dose(**fields)
+    except QSPError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive(kind):
+    def parse(text):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if v <= 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+        return v
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="qsp", description="Load, check, dose and simulate QSP models (SBML or Antimony).")
+    from . import __version__
+
+    p.add_argument("--version", action="version", version=f"qsp {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    s = sub.add_parser("simulate", help="simulate a model, optionally dosed", description=(
+        "Simulate MODEL (a shipped model name or an .xml/.ant file) and write the time course."))
+    s.add_argument("model", metavar="MODEL")
+    s.add_argument("--t-end", type=_positive(float), help="end time (model time unit); default from the model")
+    s.add_argument("--points", type=_positive(int),
+                   help="number of output points (default: the model metadata's, else 101)")
+    s.add_argument("--output", action="append", metavar="SELECTOR",
+                   help="output selector, repeatable: S (amount), [S] (concentration), parameter or reaction id")
+    s.add_argument("--param", action="append", type=_key_value, metavar="ID=VALUE", help="parameter override")
+    s.add_argument("--initial", action="append", type=_key_value, metavar="ID=VALUE",
+                   help="initial amount (S=...) or concentration ([S]=...)")
+    s.add_argument("--dose", action="append", type=_dose, metavar="SPEC",
+                   help="target=ID,amount=A[,unit=mg][,time=T][,every=T][,count=N][,duration=T][,mw=g/mol]")
+    s.add_argument("--regimen", metavar="NAME",
+                   help="a regimen from the model's metadata; shipped models use their default regimen when "
+                        "neither --regimen nor --dose is given ('--regimen untreated' for none)")
+    s.add_argument("--body-weight", type=_positive(float), metavar="KG", help="body weight for per-kg doses")
+    s.add_argument("--rtol", type=_positive(float), default=1e-6)
+    s.add_argument("--atol", type=_positive(float), default=1e-12)
+    s.add_argument("--format", choices=["csv", "json", "parquet"], default="csv")
+    s.add_argument("--out", metavar="FILE", help="output file (default: standard output; needed for parquet)")
+    s.add_argument("--plot", metavar="FILE.png", help="also write a plot of the outputs")
+
+    v = sub.add_parser("validate", help="check an SBML/Antimony file (libsbml consistency and units)")
+    v.add_argument("model", metavar="MODEL")
+    v.add_argument("--no-units", action="store_true", help="skip units checks")
+    v.add_argument("--format", choices=["text", "json"], default="text")
+
+    i = sub.add_parser("info", help="describe a model: species, parameters, compartments, reactions, events")
+    i.add_argument("model", metavar="MODEL")
+    i.add_argument("--format", choices=["text", "json"], default="text")
+
+    sub.add_parser("models", help="list the shipped models")
+
+    for module in ANALYSIS_COMMANDS:
+        _register(module, sub)
+    return p
+
+
+#: Analysis packages that add their own subcommands: each module defines
+#: ``register(subparsers)``, adding parsers with ``set_defaults(handler=function(args) -> exit code)``.
+ANALYSIS_COMMANDS = ("qsp.ensemble.cli", "qsp.sensitivity.cli", "qsp.synergy.cli", "qsp.vpop.cli")
+
+
+def _register(module: str, sub) -> None:
+    import importlib
+
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            return  # that analysis package is not present
+        raise
+    mod.register(sub)
+
+
+def _load(source: str):
+    from .model import load_model
+
+    return load_model(source)
+
+
+_PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
+
+
+def _simulate(args) -> int:
+    if args.plot and not args.plot.lower().endswith(_PLOT_SUFFIXES):
+        raise QSPError(f"--plot file must end in one of {', '.join(_PLOT_SUFFIXES)}. Got {args.plot!r}.")
+    model = _load(args.model)
+    doses = list(args.dose or [])
+    params = dict(args.param or [])
+    if not args.regimen and not doses and model.metadata.get("default_regimen"):
+        args.regimen = model.metadata["default_regimen"]
+        print(f"qsp: using {model.name}'s default regimen {args.regimen!r} (see 'qsp info {model.name}')",
+              file=sys.stderr)
+    if args.regimen:
+        reg_doses, reg_params = model.regimen(args.regimen)
+        doses = reg_doses + doses
+        params = {**reg_params, **params}
+    t_end = args.t_end or model.metadata.get("t_end")
+    if t_end is None:
+        raise QSPError("give --t-end (this model has no default end time)")
+    points = args.points or model.metadata.get("points")
+    res = model.simulate(t_end, points=points, outputs=args.output, params=params,
+                         initial=dict(args.initial or []), doses=doses, body_weight=args.body_weight,
+                         rtol=args.rtol, atol=args.atol)
+    if args.format == "parquet":
+        if not args.out:
+            raise QSPError("--format parquet needs --out FILE")
+        res.to_parquet(args.out)
+    elif args.format == "json":
+        _write(res.to_json(), args.out)
+    else:
+        _write(res.to_pandas().to_csv(index=False), args.out)
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        ax = res.plot()
+        ax.set_title(model.name)
+        ax.figure.savefig(args.plot, dpi=120, bbox_inches="tight")
+    return 0
+
+
+def _write(text: str, path: str | None) -> None:
+    if path:
+        with open(path, "w") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _validate(args) -> int:
+    from . import sbml as _sbml
+    from .catalog import list_models, model_path
+    from .validation import validate_document
+
+    source = str(model_path(args.model)) if args.model in list_models() else args.model
+    data = _sbml.read_model_file(source)
+    if source.lower().endswith((".ant", ".antimony", ".txt")):
+        text = _sbml.antimony_to_sbml(data.decode("utf-8", errors="replace"))
+    else:
+        text = data.decode("utf-8", errors="replace")
+    report = validate_document(text, units=not args.no_units, location=source)
+    if args.format == "json":
+        _write(json.dumps(report.to_dict()), None)
+    else:
+        _write(str(report), None)
+    return 0 if report.ok else EXIT_ERROR
+
+
+def _info(args) -> int:
+    model = _load(args.model)
+    tables = {"species": model.species, "parameters": model.parameters, "compartments": model.compartments,
+              "reactions": model.reactions, "events": model.events, "rules": model.rules}
+    if args.format == "json":
+        out = {"name": model.name, "time_unit": model.time_unit, "dose_targets": model.dose_targets}
+        for key, df in tables.items():
+            flat = df.reset_index() if df.index.name else df
+            out[key] = json.loads(flat.to_json(orient="records"))
+        _write(json.dumps(out), None)
+        return 0
+    import pandas as pd
+
+    lines = [f"{model!r}", f"time unit: {model.time_unit or '(not declared)'}",
+             f"dose targets: {', '.join(model.dose_targets) or '(none)'}"]
+    meta = model.metadata
+    if meta:
+        lines.append(f"title: {meta.get('title', '')}")
+        for d in meta.get("drugs", []):
+            lines.append(f"drug: {d.get('name')} -> {d.get('target')} ({d.get('unit')}, {d.get('route')}, "
+                         f"MW {d.get('molecular_weight')} g/mol)")
+        for name, reg in meta.get("regimens", {}).items():
+            mark = " (default)" if name == meta.get("default_regimen") else ""
+            lines.append(f"regimen: {name}{mark}: {reg.get('description', '')}")
+        for key, sel in meta.get("outputs", {}).items():
+            lines.append(f"output: {key} = {sel}")
+    with pd.option_context("display.width", 160, "display.max_columns", 20, "display.max_colwidth", 60,
+                           "display.max_rows", 500):
+        for key, df in tables.items():
+            lines += ["", f"{key} ({len(df)})"]
+            if len(df):
+                lines.append(df.to_string())
+    _write("\n".join(lines), None)
+    return 0
+
+
+def _models(args) -> int:
+    from .catalog import list_models, model_metadata
+
+    names = list_models()
+    for name in names:
+        _write(f"{name}\t{model_metadata(name).get('title', '')}", None)
+    return 0
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Send what compiled libraries (CVODE, libsbml) print on file descriptor 2 to a scratch file.
+
+    Python's own ``sys.stderr`` (errors, progress bars) still reaches the terminal, so the CLI keeps
+    its one-line errors while the solver's multi-line warnings stay out of the way.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    original = sys.stderr
+    with tempfile.TemporaryFile() as scratch:
+        sys.stderr.flush()
+        os.dup2(scratch.fileno(), 2)
+        sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            sys.stderr.close()
+            sys.stderr = original
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``qsp`` console script; returns the exit status."""
+    import warnings
+
+    warnings.showwarning = lambda message, category, *a, **k: print(f"qsp: warning: {message}", file=sys.stderr)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if os.environ.get("QSP_DEBUG"):
+        return _dispatch(args)
+    with _native_stderr_silenced():
+        return _dispatch(args)
+
+
+def _dispatch(args) -> int:
+    handlers = {"simulate": _simulate, "validate": _validate, "info": _info, "models": _models}
+    handler = getattr(args, "handler", None) or handlers[args.command]
+    try:
+        return handler(args)
+    except QSPError as exc:
+        print(f"qsp: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("qsp: interrupted", file=sys.stderr)
+        return 130
+    except (OSError, MemoryError) as exc:
+        print(f"qsp: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # a bug: still one line unless debugging
+        if os.environ.get("QSP_DEBUG"):
+            raise
+        print(f"qsp: internal error: {type(exc).__name__}: {exc} (set QSP_DEBUG=1 for a traceback)",
+              file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

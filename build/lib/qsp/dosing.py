@@ -1,0 +1,182 @@
+"""Doses and regimens.
+
+A :class:`Dose` is an IV-style bolus (``duration=None``) that adds an amount
+to a species at an instant, or a zero-order infusion that adds the same
+amount at a constant rate over ``duration``. ``every`` and ``count`` repeat
+it. A regimen is a plain list of doses: step-up (priming) sequences are
+doses of different amounts at different times; overlapping infusions add
+their rates.
+
+Times are in the model's time unit. Amounts are in ``unit`` (``None``: the
+model's substance units of the target species).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import DosingError
+
+__all__ = ["Dose", "Schedule", "build_schedule"]
+
+
+def _number(owner: str, name: str, value, *, positive=False, allow_zero=True) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise DosingError(f"The {name!r} of {owner} must be a number. Got {value!r} instead.")
+    v = float(value)
+    if not math.isfinite(v):
+        raise DosingError(f"The {name!r} of {owner} must be finite. Got {value!r} instead.")
+    if positive and (v < 0 or (v == 0 and not allow_zero)):
+        bound = "(0, inf)" if not allow_zero else "[0, inf)"
+        raise DosingError(f"The {name!r} of {owner} must be in {bound}. Got {value!r} instead.")
+    return v
+
+
+@dataclass(frozen=True)
+class Dose:
+    """One dose, or a train of identical doses.
+
+    Parameters
+    ----------
+    target : str
+        Id of the species that receives the drug.
+    amount : float
+        Amount per administration, in ``unit``; >= 0.
+    time : float, default 0
+        Time of the first administration (model time unit); >= 0.
+    every : float, optional
+        Interval between administrations (model time unit); needed when ``count > 1``.
+    count : int, default 1
+        Number of administrations.
+    duration : float, optional
+        Infusion duration (model time unit). ``None`` gives a bolus.
+    unit : str, optional
+        ``'mg'``, ``'ug'``, ``'ng'``, ``'g'``, ``'mol'``, ``'nmol'`` ..., or any of them per ``'kg'`` of
+        body weight (``'mg/kg'``). ``None``: the model's substance units.
+    molecular_weight : float, optional
+        g/mol, for converting mass to moles; defaults to the model's drug metadata.
+
+    Examples
+    --------
+    >>> Dose("A_c", 100, unit="mg", every=24, count=7)            # daily 100 mg IV bolus for a week
+    >>> Dose("A_c", 5, unit="mg/kg", duration=1, every=21, count=4) # 1-h infusion q3w
+    """
+
+    target: str
+    amount: float
+    time: float = 0.0
+    every: float | None = None
+    count: int = 1
+    duration: float | None = None
+    unit: str | None = None
+    molecular_weight: float | None = None
+
+    def __post_init__(self):
+        owner = f"Dose({self.target!r})" if isinstance(self.target, str) else "Dose"
+        if not isinstance(self.target, str) or not self.target.strip():
+            raise DosingError(f"The 'target' of Dose must be a species id. Got {self.target!r} instead.")
+        object.__setattr__(self, "amount", _number(owner, "amount", self.amount, positive=True))
+        object.__setattr__(self, "time", _number(owner, "time", self.time, positive=True))
+        if isinstance(self.count, bool) or not isinstance(self.count, (int, np.integer)) or self.count < 1:
+            raise DosingError(f"The 'count' of {owner} must be an integer >= 1. Got {self.count!r} instead.")
+        object.__setattr__(self, "count", int(self.count))
+        if self.every is not None:
+            object.__setattr__(self, "every", _number(owner, "every", self.every, positive=True, allow_zero=False))
+        elif self.count > 1:
+            raise DosingError(f"{owner} has count={self.count} but no 'every' interval.")
+        if self.duration is not None:
+            object.__setattr__(self, "duration",
+                               _number(owner, "duration", self.duration, positive=True, allow_zero=False))
+        if self.molecular_weight is not None:
+            object.__setattr__(self, "molecular_weight", _number(
+                owner, "molecular_weight", self.molecular_weight, positive=True, allow_zero=False))
+        if self.unit is not None:
+            from .units import parse_dose_unit
+
+            if not isinstance(self.unit, str):
+                raise DosingError(f"The 'unit' of {owner} must be a string. Got {self.unit!r} instead.")
+            parse_dose_unit(self.unit)
+
+    @property
+    def is_infusion(self) -> bool:
+        """True for a zero-order infusion, False for a bolus."""
+        return self.duration is not None
+
+    def times(self) -> np.ndarray:
+        """Start time of each administration (model time unit)."""
+        step = self.every or 0.0
+        return self.time + step * np.arange(self.count)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Dose:
+        """Build a dose from a mapping with the constructor's keys (as in model metadata)."""
+        allowed = {"target", "amount", "time", "every", "count", "duration", "unit", "molecular_weight"}
+        extra = set(d) - allowed
+        if extra:
+            raise DosingError(f"unknown dose field(s) {sorted(extra)}; allowed: {sorted(allowed)}")
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A regimen resolved into model units: what happens at each instant.
+
+    ``times`` are sorted unique instants; for instant ``i``, ``boluses[i]`` is a list
+    of (species id, amount) and ``rate_changes[i]`` a list of (rate parameter id, rate in force from then on).
+    """
+
+    times: np.ndarray
+    boluses: list = field(default_factory=list)
+    rate_changes: list = field(default_factory=list)
+
+
+def build_schedule(doses: Sequence[Dose], amount_of: Callable[[Dose], float],
+                   rate_param_of: Callable[[Dose], str]) -> Schedule:
+    """Resolve ``doses`` into a :class:`Schedule`.
+
+    ``amount_of(dose)`` returns the per-administration amount in model
+    substance units; ``rate_param_of(dose)`` the infusion-rate parameter
+    of its target (only called for infusions).
+    """
+    events: dict[float, tuple[list, list]] = {}
+    intervals: dict[str, list[tuple[float, float, float]]] = {}
+
+    def at(t: float):
+        return events.setdefault(float(t), ([], []))
+
+    for dose in doses:
+        amt = amount_of(dose)
+        if dose.is_infusion:
+            rate = amt / dose.duration
+            pid = rate_param_of(dose)
+            for t in dose.times():
+                intervals.setdefault(pid, []).append((float(t), float(t + dose.duration), rate))
+                at(t), at(t + dose.duration)
+        else:
+            for t in dose.times():
+                at(t)[0].append((dose.target, amt))
+    times = np.array(sorted(events), dtype=float)
+    # Absolute infusion rate of each parameter from each instant on (sums of the
+    # infusions running then), so that a finished infusion leaves exactly 0.
+    for pid, spans in intervals.items():
+        for t in times:
+            rate = sum(r for (a, b, r) in spans if a <= t < b)
+            events[float(t)][1].append((pid, rate))
+    return Schedule(times, [events[t][0] for t in times], [events[t][1] for t in times])
+
+
+def as_dose_list(doses: Dose | Iterable[Dose] | None) -> tuple[Dose, ...]:
+    """Accept one dose, a list of doses or None, and return a tuple of doses."""
+    if doses is None:
+        return ()
+    if isinstance(doses, Dose):
+        return (doses,)
+    out = tuple(doses)
+    for d in out:
+        if not isinstance(d, Dose):
+            raise DosingError(f"doses must be qsp.Dose objects. Got {type(d).__name__} instead.")
+    return out

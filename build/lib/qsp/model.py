@@ -1,0 +1,556 @@
+"""The :class:`Model`: load, check, inspect, dose and simulate an SBML or Antimony model."""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from . import engine
+from . import sbml as _sbml
+from ._ids import unknown_id
+from .catalog import model_metadata, model_path
+from .dosing import Dose, Schedule, as_dose_list, build_schedule
+from .errors import DosingError, InputError, ModelError, QSPWarning, UnknownIdError
+from .initial_state import compile_plan, compile_triggers
+from .result import SimulationResult
+from .simulation import integrate
+from .units import substance_unit, to_model_amount
+
+__all__ = ["Model", "load_model"]
+
+_ANTIMONY_SUFFIXES = {".ant", ".antimony", ".txt"}
+_SBML_SUFFIXES = {".xml", ".sbml"}
+DEFAULT_POINTS = 101
+
+
+class Model:
+    """A compiled SBML model with one warm libRoadRunner instance.
+
+    Build one with :meth:`from_file`, :meth:`from_sbml`, :meth:`from_antimony`,
+    :meth:`bundled` or :func:`load_model`. Every :meth:`simulate` call starts
+    from the model's defined initial state: overrides are arguments, never
+    left behind for the next call.
+
+    Attributes
+    ----------
+    name : str
+        Model name (the bundled name, the file stem, or the SBML model id).
+    metadata : dict
+        Drugs, regimens, outputs and parameter ranges (shipped models); ``{}`` otherwise.
+    sbml : str
+        The SBML text as loaded (before qsp adds its infusion inputs).
+    """
+
+    def __init__(self, sbml: str, *, name: str | None = None, metadata: Mapping | None = None,
+                 location: str | os.PathLike | None = None):
+        doc = _sbml.parse_sbml(sbml, location=str(location) if location else None)
+        doc = _sbml.flatten(doc)
+        _sbml.check_supported(doc)
+        self.sbml = sbml if isinstance(sbml, str) else sbml.decode("utf-8", errors="replace")
+        self._location = str(location) if location else None
+        self._doc = doc
+        model = doc.getModel()
+        self.name = name or model.getId() or model.getName() or "model"
+        self.metadata = dict(metadata or {})
+
+        import libsbml
+
+        sim_doc = doc.clone()
+        self._infusion = _sbml.add_infusion_inputs(sim_doc, _sbml.infusible_species(sim_doc))
+        self._sim_sbml = libsbml.writeSBMLToString(sim_doc)
+        self._rr = self._compile(self._sim_sbml)
+        self._index_ids()
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_sbml(cls, text: str | bytes, *, name: str | None = None) -> Model:
+        """Load SBML (Level 2 or 3) from a string."""
+        return cls(text, name=name)
+
+    @classmethod
+    def from_antimony(cls, text: str, *, name: str | None = None) -> Model:
+        """Load a model from Antimony text."""
+        return cls(_sbml.antimony_to_sbml(text), name=name)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike, *, name: str | None = None) -> Model:
+        """Load an SBML (``.xml``, ``.sbml``) or Antimony (``.ant``, ``.antimony``, ``.txt``) file."""
+        p = Path(path)
+        data = _sbml.read_model_file(p)
+        suffix = p.suffix.lower()
+        if suffix in _ANTIMONY_SUFFIXES:
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ModelError(f"Antimony file {str(p)!r} is not UTF-8 text") from None
+            return cls(_sbml.antimony_to_sbml(text), name=name or p.stem)
+        if suffix not in _SBML_SUFFIXES and not data.lstrip().startswith(b"<"):
+            raise ModelError(f"cannot tell the format of {str(p)!r}: use a .xml/.sbml (SBML) or .ant (Antimony) file")
+        return cls(data.decode("utf-8", errors="replace"), name=name or p.stem, location=p)
+
+    @classmethod
+    def bundled(cls, name: str) -> Model:
+        """Load a model shipped with qsp by name (see :func:`qsp.list_models`)."""
+        path = model_path(name)
+        return cls(_sbml.read_model_file(path).decode("utf-8"), name=name, metadata=model_metadata(name),
+                   location=path)
+
+    @staticmethod
+    def _compile(sbml_text: str):
+        from . import engine
+
+        try:
+            return engine.compile_sbml(sbml_text)
+        except Exception as exc:  # roadrunner raises RuntimeError and others
+            msg = " ".join(str(exc).split())
+            raise ModelError(f"libRoadRunner cannot compile the model: {msg[:500]}") from None
+
+    def _index_ids(self) -> None:
+        rr, m = self._rr, self._rr.model
+        self._floating = list(m.getFloatingSpeciesIds())
+        self._boundary = list(m.getBoundarySpeciesIds())
+        self._compartments = list(m.getCompartmentIds())
+        internal = set(self._infusion.values())
+        self._parameters = [p for p in m.getGlobalParameterIds() if p not in internal]
+        self._reactions = [r for r in m.getReactionIds() if not r.startswith(_sbml.INFUSION_REACTION_PREFIX)]
+        self._assigned = set(rr.getAssignmentRuleIds())
+        self._with_initial_assignment = set(rr.getInitialAssignmentIds())
+        species = self._floating + self._boundary
+        self._selectors = set(species) | {f"[{s}]" for s in species} | set(self._compartments) \
+            | set(self._parameters) | set(self._reactions)
+        self._default_outputs = [s for s in rr.timeCourseSelections if s != "time"]
+        # Initial values as loaded (after initial assignments), for introspection and restoring.
+        self._defaults: dict[str, float] = {}
+        for sid in self._parameters + self._compartments + species:
+            if sid not in self._assigned:
+                self._defaults[sid] = engine.get_value(rr, sid)
+        for sid in species:
+            if sid not in self._assigned:
+                self._defaults[f"[{sid}]"] = engine.get_value(rr, f"[{sid}]")
+        self._ia_inputs = _sbml.initial_assignment_inputs(self._doc)
+        self._conc_species = _sbml.concentration_species_by_compartment(self._doc)
+        self._ia_plan = compile_plan(self._doc, self._conc_species) if self._ia_inputs else None
+        self._triggers = [t for t in compile_triggers(self._doc) if t.reads]
+        self._dirty: dict[str, float] = {}
+        self._used = False
+        self._has_delayed_events = any(e.isSetDelay() for e in self._doc.getModel().getListOfEvents())
+        self._selection: tuple[str, ...] | None = None
+        self._tolerances: tuple[float, float] | None = None
+        self._schedules: dict = {}
+        model = self._doc.getModel()
+        self.time_unit = model.getTimeUnits() if model.getLevel() >= 3 and model.isSetTimeUnits() else ""
+        self._drug_mw = {d["target"]: d.get("molecular_weight") for d in self.metadata.get("drugs", [])
+                         if "target" in d}
+
+    # ------------------------------------------------------------------ checking
+    def validate(self, *, units: bool = True):
+        """Run libsbml's consistency checks (and units checks) on the model as loaded.
+
+        Returns
+        -------
+        ValidationReport
+        """
+        from .validation import validate_document
+
+        return validate_document(self.sbml, units=units, location=self._location)
+
+    # ------------------------------------------------------------------ introspection
+    @property
+    def species(self):
+        """Species table indexed by id (name, compartment, value, quantity, units, constant, boundary_condition)."""
+        from .introspection import species_table
+
+        return species_table(self)
+
+    @property
+    def parameters(self):
+        """Global parameter table indexed by id (name, value, units, constant, rule)."""
+        from .introspection import parameter_table
+
+        return parameter_table(self)
+
+    @property
+    def compartments(self):
+        """Compartment table indexed by id (name, value, units, constant, dimensions)."""
+        from .introspection import compartment_table
+
+        return compartment_table(self)
+
+    @property
+    def reactions(self):
+        """Reaction table indexed by id (name, equation, rate_law, reversible)."""
+        from .introspection import reaction_table
+
+        return reaction_table(self)
+
+    @property
+    def events(self):
+        """Event table indexed by id (name, trigger, delay, assignments)."""
+        from .introspection import event_table
+
+        return event_table(self)
+
+    @property
+    def rules(self):
+        """Rule table (variable, type, formula)."""
+        from .introspection import rule_table
+
+        return rule_table(self)
+
+    @property
+    def outputs(self) -> list[str]:
+        """Default output selectors (those libRoadRunner reports by default)."""
+        return list(self._default_outputs)
+
+    @property
+    def dose_targets(self) -> list[str]:
+        """Species that accept both boluses and infusions."""
+        return list(self._infusion)
+
+    def __repr__(self) -> str:
+        return (f"Model({self.name!r}: {len(self._floating)} species, {len(self._parameters)} parameters, "
+                f"{len(self._reactions)} reactions)")
+
+    # ------------------------------------------------------------------ regimens
+    def regimen(self, name: str | None = None) -> tuple[list[Dose], dict[str, float]]:
+        """Doses and parameter overrides of a regimen in the model's metadata (default regimen if None)."""
+        regimens = self.metadata.get("regimens", {})
+        name = name or self.metadata.get("default_regimen")
+        if name not in regimens:
+            raise unknown_id("regimen", str(name), regimens, where=f" of model {self.name!r}")
+        spec = regimens[name]
+        return [Dose.from_dict(d) for d in spec.get("doses", [])], dict(spec.get("params", {}))
+
+    # ------------------------------------------------------------------ simulation
+    def simulate(self, t_end: float | None = None, *, points: int | None = None,
+                 times: Sequence[float] | None = None, t_start: float = 0.0,
+                 outputs: Sequence[str] | None = None, params: Mapping[str, float] | None = None,
+                 initial: Mapping[str, float] | None = None, doses: Dose | Iterable[Dose] | None = None,
+                 body_weight: float | None = None, rtol: float = 1e-6, atol: float = 1e-12,
+                 equilibrate: float | None = None) -> SimulationResult:
+        """Simulate a time course.
+
+        Parameters
+        ----------
+        t_end : float
+            End time (model time unit). Optional when ``times`` is given.
+        points : int, default 101
+            Number of equally spaced output points from ``t_start`` to ``t_end``.
+        times : sequence of float, optional
+            Exact, strictly increasing output times (instead of ``points``).
+        t_start : float, default 0
+            Start time; the model starts from its initial state here.
+        outputs : sequence of str, optional
+            Selectors: ``S`` (amount), ``[S]`` (concentration), compartment, parameter,
+            assignment-rule or reaction ids. Default: :attr:`outputs`.
+        params : mapping, optional
+            Parameter (and compartment) values for this call only; initial assignments that
+            depend on them are recomputed.
+        initial : mapping, optional
+            Initial values for this call only: ``S`` sets an amount, ``[S]`` a concentration.
+        doses : Dose or iterable of Dose, optional
+            The regimen.
+        body_weight : float, optional
+            kg, for per-kg doses (default: the model metadata's ``body_weight``).
+        rtol, atol : float
+            CVODE relative and absolute tolerances.
+        equilibrate : float, optional
+            Run the undosed model (with the overrides) for this long first, then start the dosed
+            simulation from the state reached, with the clock set back to ``t_start`` (model time
+            unit). Use it to start from a (near) steady state, e.g. an untreated baseline.
+
+        Returns
+        -------
+        SimulationResult
+
+        Raises
+        ------
+        UnknownIdError, DosingError, SimulationError, QSPError
+        """
+        grid, t_start, t_end = _output_grid(t_end, points, times, t_start)
+        outputs = self._check_outputs(outputs)
+        overrides = self._override_keys(params, initial)
+        schedule = self._schedule(as_dose_list(doses), body_weight, t_start, t_end)
+        equilibrate = _check_equilibrate(equilibrate)
+        values = self._run(grid, t_start, t_end, outputs, overrides, schedule, rtol, atol, equilibrate)
+        if not np.isfinite(values).all():
+            bad = [outputs[j] for j in range(values.shape[1]) if not np.isfinite(values[:, j]).all()]
+            warnings.warn(f"non-finite values in output(s) {bad}", QSPWarning, stacklevel=2)
+        return SimulationResult(grid, values, outputs, time_unit=self.time_unit)
+
+    # The pieces below are also used by the ensemble layer, which validates once and then
+    # calls _run many times.
+    def _check_outputs(self, outputs) -> tuple[str, ...]:
+        if outputs is None:
+            return tuple(self._default_outputs)
+        if isinstance(outputs, str):
+            outputs = [outputs]
+        outputs = tuple(outputs)
+        if not outputs:
+            raise InputError("outputs must name at least one selector")
+        for o in outputs:
+            if o == "time":
+                if "time" in self._selectors:
+                    raise InputError(f"model {self.name!r} has a component with id 'time', which libRoadRunner "
+                                     "cannot select apart from the simulation time; rename it to use it as an output")
+                raise InputError("'time' is always the first column of a result; it is not an output")
+            if o not in self._selectors and o not in self._other_selectors():
+                raise unknown_id("output", str(o), self._selectors, where=f" of model {self.name!r}")
+        return outputs
+
+    def _other_selectors(self) -> set[str]:
+        """Further ids libRoadRunner can report (e.g. species references); computed on first need."""
+        if not hasattr(self, "_extra_selectors"):
+            import roadrunner
+
+            ids = self._rr.getIds(roadrunner.SelectionRecord.ALL)
+            internal = set(self._infusion.values())
+            self._extra_selectors = {i for i in ids if "(" not in i and "'" not in i and i not in internal
+                                     and not i.startswith(_sbml.INFUSION_REACTION_PREFIX)}
+        return self._extra_selectors
+
+    def _override_keys(self, params, initial) -> dict[str, float]:
+        keys: dict[str, float] = {}
+        for pid, value in (params or {}).items():
+            if pid not in self._parameters and pid not in self._compartments:
+                if pid in self._floating or pid in self._boundary:
+                    raise UnknownIdError(f"{pid!r} is a species, not a parameter; set it with initial={{{pid!r}: ...}}")
+                raise unknown_id("parameter", str(pid), self._parameters + self._compartments,
+                                 where=f" of model {self.name!r}")
+            keys[pid] = _finite(value, f"parameter {pid!r}")
+        species = set(self._floating) | set(self._boundary)
+        for sel, value in (initial or {}).items():
+            sid = sel[1:-1] if sel.startswith("[") and sel.endswith("]") else sel
+            if sid not in species:
+                raise unknown_id("species", str(sel), species, where=f" of model {self.name!r}")
+            v = _finite(value, f"initial value of {sel!r}")
+            if v < 0:
+                raise InputError(f"initial value of {sel!r} must be >= 0. Got {value!r} instead.")
+            keys[sel] = v
+        for key in keys:
+            if key not in self._defaults:
+                raise InputError(f"{key!r} is set by an assignment rule and cannot be overridden; "
+                               "override the quantities its rule uses")
+        return keys
+
+    def _schedule(self, doses: tuple[Dose, ...], body_weight, t_start: float, t_end: float) -> Schedule | None:
+        if not doses:
+            return None
+        if body_weight is None:
+            body_weight = self.metadata.get("body_weight")
+        if body_weight is not None and (isinstance(body_weight, bool)
+                                        or not isinstance(body_weight, (int, float, np.integer, np.floating))
+                                        or not math.isfinite(body_weight) or body_weight <= 0):
+            raise DosingError(f"body_weight must be a positive number of kg. Got {body_weight!r} instead.")
+        body_weight = None if body_weight is None else float(body_weight)
+        key = (doses, body_weight)
+        cached = self._schedules.get(key)
+        if cached is None:
+            for d in doses:
+                self._check_target(d)
+            cached = build_schedule(doses, lambda d: self._amount(d, body_weight), lambda d: self._infusion[d.target])
+            if len(self._schedules) > 256:
+                self._schedules.clear()
+            self._schedules[key] = cached
+        if len(cached.times) and cached.times[0] < t_start:
+            raise DosingError(f"a dose at t={cached.times[0]:g} comes before t_start={t_start:g}")
+        return cached
+
+    def _check_target(self, dose: Dose) -> None:
+        t = dose.target
+        if t not in self._floating:
+            where = f" of model {self.name!r}"
+            if t in self._boundary:
+                s = self._doc.getModel().getSpecies(t)
+                kind = "constant" if s is not None and s.getConstant() else "boundary"
+                raise DosingError(f"dose target {t!r} is a {kind} species and cannot be dosed")
+            raise unknown_id("dose target (floating species)", t, self._floating, where=where)
+        if t in self._assigned:
+            raise DosingError(f"dose target {t!r} is set by an assignment rule and cannot be dosed")
+        if dose.is_infusion and t not in self._infusion:
+            raise DosingError(f"dose target {t!r} is set by a rate rule or has a conversion factor; it takes "
+                              "boluses only, not infusions")
+
+    def _amount(self, dose: Dose, body_weight) -> float:
+        if dose.unit is None:
+            return dose.amount
+        mw = dose.molecular_weight or self._drug_mw.get(dose.target)
+        return to_model_amount(dose.amount, dose.unit, substance_unit(self._doc.getModel(), dose.target),
+                               molecular_weight=mw, body_weight=body_weight, species=dose.target)
+
+    def _run(self, grid, t_start, t_end, outputs, overrides, schedule, rtol, atol,
+             equilibrate: float | None = None) -> np.ndarray:
+        # A fresh instance needs no reset (and libRoadRunner's reset queues t=0 events again); a used one is
+        # reset, unless it has delayed events: those may still be pending from the last call and no reset
+        # clears them, so it is rebuilt (from libRoadRunner's compiled-model cache: ~1 ms).
+        fresh = not self._used
+        if self._used and self._has_delayed_events:
+            self._rr = self._compile(self._sim_sbml)
+            self._selection = self._tolerances = None
+            self._dirty = {}
+            fresh = True
+        self._used = True
+        rr = self._rr
+        slow = {k: v for k, v in overrides.items() if k.strip("[]") in self._ia_inputs} if self._ia_plan is None \
+            else {}
+        self._prepare(slow, outputs, rtol, atol, reset=not fresh)
+        fast = {k: v for k, v in overrides.items() if k not in slow}
+        if fast:
+            watched = [t for t in self._triggers if any(k.strip("[]") in t.reads for k in fast)]
+            # libRoadRunner settles which events fire at the start when it resets (at t = 0, whatever
+            # t_start), from the values then. An override that turns a trigger on or off there is set as
+            # an init() value instead, so that the reset sees it.
+            before = [t.expr is not None and t.value(rr, 0.0) for t in watched]
+            self._set_fast_overrides(fast, overrides)
+            if any(t.expr is None or t.value(rr, 0.0) != b for t, b in zip(watched, before)):
+                slow = {**slow, **{k: v for k, v in fast.items()
+                                   if any(k.strip("[]") in t.reads for t in watched)}}
+                self._prepare(slow, outputs, rtol, atol, reset=True)
+                fast = {k: v for k, v in overrides.items() if k not in slow}
+                self._set_fast_overrides(fast, overrides)
+        if equilibrate:
+            from .simulation import _simulate
+
+            _simulate(rr, np.array([t_start, t_start + equilibrate]))
+        return integrate(rr, grid, t_start, t_end, schedule, len(outputs))
+
+    def _prepare(self, slow: dict[str, float], outputs, rtol: float, atol: float, *, reset: bool) -> None:
+        """Set ``slow`` overrides as init() values, selections and tolerances, and reset if needed."""
+        rr = self._rr
+        changed = self._set_slow_overrides(slow)
+        if self._selection != outputs:
+            engine.set_selections(rr, outputs)
+            self._selection = outputs
+        if self._tolerances != (rtol, atol):
+            engine.set_tolerances(rr, rtol, atol)
+            self._tolerances = (rtol, atol)
+        if changed or reset:
+            engine.reset_all(rr)
+
+    def _set_slow_overrides(self, slow: dict[str, float]) -> bool:
+        """Change compiled initial values (``init()``), restoring those of earlier calls not in ``slow``.
+
+        libRoadRunner regenerates the model for such a change (tens of ms), so only overrides that
+        need it take this path: those read by initial assignments qsp cannot evaluate itself, and
+        those that turn an event trigger on or off at the start time.
+        """
+        rr, dirty = self._rr, self._dirty
+        if not slow and not dirty:
+            return False
+        changed = False
+        for key in [k for k in dirty if k not in slow]:
+            engine.set_value(rr, f"init({key})", self._defaults[key])
+            del dirty[key]
+            changed = True
+        for key, value in slow.items():
+            if dirty.get(key) != value:
+                try:
+                    engine.set_value(rr, f"init({key})", value)
+                except RuntimeError as exc:
+                    raise InputError(f"cannot override {key!r} of model {self.name!r}: libRoadRunner refused to "
+                                     f"set its initial value ({' '.join(str(exc).split())[:200]})") from None
+                dirty[key] = value
+                changed = True
+        if changed:  # regeneration resets selections and integrator settings
+            self._selection = None
+            self._tolerances = None
+        return changed
+
+    def _set_fast_overrides(self, fast: dict[str, float], overrides: dict[str, float]) -> None:
+        """Set ``fast`` overrides on the reset state; a resized compartment keeps its species' initial
+        concentrations (unless ``overrides`` sets them); initial assignments are evaluated again."""
+        rr = self._rr
+        ordered = sorted(fast.items(), key=lambda kv: kv[0] not in self._conc_species)
+        plan = self._ia_plan
+        reassign = False
+        for key, value in ordered:
+            if key.strip("[]") in self._ia_inputs:
+                reassign = True
+            if key in self._conc_species:
+                kept = {f"[{s}]": engine.get_value(rr, f"[{s}]") for s in self._conc_species[key]}
+                engine.set_value(rr, key, value)
+                for sel, conc in kept.items():
+                    if sel not in overrides:
+                        engine.set_value(rr, sel, conc)
+            else:
+                engine.set_value(rr, key, value)
+        if reassign and plan is not None:  # initial assignments read an override: evaluate them again
+            plan.apply(rr, keep={k.strip("[]") for k in overrides})
+
+
+def _check_equilibrate(value) -> float | None:
+    if value is None:
+        return None
+    v = _finite(value, "equilibrate")
+    if v < 0:
+        raise InputError(f"equilibrate must be a duration >= 0. Got {value!r} instead.")
+    return v or None
+
+
+def _finite(value, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InputError(f"{what} must be a number. Got {value!r} instead.")
+    v = float(value)
+    if not math.isfinite(v):
+        raise InputError(f"{what} must be finite. Got {value!r} instead.")
+    return v
+
+
+def _output_grid(t_end, points, times, t_start) -> tuple[np.ndarray, float, float]:
+    t_start = _finite(t_start, "t_start")
+    if times is not None:
+        if points is not None:
+            raise InputError("give either points= or times=, not both")
+        try:
+            grid = np.asarray(times, dtype=float).ravel()
+        except (TypeError, ValueError):
+            raise InputError("times must be a sequence of numbers") from None
+        if grid.size == 0 or not np.isfinite(grid).all():
+            raise InputError("times must be a non-empty sequence of finite numbers")
+        if grid.size > 1 and not (np.diff(grid) > 0).all():
+            raise InputError("times must be strictly increasing")
+        if grid[0] < t_start:
+            raise InputError(f"times start at {grid[0]:g}, before t_start={t_start:g}")
+        t_end = float(grid[-1]) if t_end is None else _finite(t_end, "t_end")
+        if grid[-1] > t_end:
+            raise InputError(f"times end at {grid[-1]:g}, after t_end={t_end:g}")
+    else:
+        if t_end is None:
+            raise InputError("give t_end (or times=)")
+        t_end = _finite(t_end, "t_end")
+        n = DEFAULT_POINTS if points is None else points
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+            raise InputError(f"points must be an integer >= 2. Got {points!r} instead.")
+        grid = np.linspace(t_start, t_end, int(n))
+    if t_end <= t_start:
+        raise InputError(f"t_end must be after t_start. Got t_start={t_start:g}, t_end={t_end:g}.")
+    return grid, t_start, t_end
+
+
+def load_model(source: str | os.PathLike) -> Model:
+    """Load a shipped model by name or a model file by path.
+
+    ``source`` is looked up first among the shipped models
+    (:func:`qsp.list_models`), then as a file path. For model *text*, use
+    :meth:`Model.from_sbml` or :meth:`Model.from_antimony`.
+    """
+    from .catalog import list_models
+
+    if isinstance(source, str) and source in list_models():
+        return Model.bundled(source)
+    if isinstance(source, (str, os.PathLike)):
+        p = Path(source)
+        if isinstance(source, str) and (source.lstrip().startswith("<") or "\n" in source):
+            raise ModelError("load_model takes a model name or a file path; for model text use "
+                             "Model.from_sbml(text) or Model.from_antimony(text)")
+        if p.exists():
+            return Model.from_file(p)
+        if isinstance(source, str) and not any(c in source for c in "/\\.") :
+            raise unknown_id("shipped model or file", source, list_models())
+        raise ModelError(f"model file {str(p)!r} does not exist")
+    raise ModelError(f"load_model expects a model name or a path. Got {type(source).__name__} instead.")

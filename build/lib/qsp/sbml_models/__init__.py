@@ -1,0 +1,1 @@
+"""Shipped SBML models and their metadata (data files)."""

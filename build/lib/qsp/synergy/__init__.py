@@ -1,0 +1,74 @@
+"""Combination-dose synergy: dose-response surfaces from simulation, synergy models (Hill, MuSyC,
+Bliss, Loewe, HSA, ZIP), MOOCS-DS Pareto dose selection and NSGA-II dose search.
+
+>>> import qsp
+>>> from qsp import synergy
+>>> m = qsp.load_model("pembro_bev")
+>>> t1 = synergy.Treatment("A1", "mg/kg", time=3, every=3, count=5)
+>>> t2 = synergy.Treatment("A2", "mg/kg", time=0, every=3, count=6)
+>>> s = synergy.simulate_surface(m, t1, t2, synergy.dose_grid(0.408, 10.88, 30),
+...                              synergy.dose_grid(0.1372, 3.457, 30), response="tgi:W:35")
+>>> res = synergy.moocs(s)
+>>> res.robust()[["d1", "d2", "tgi"]]
+"""
+
+from .bliss import Bliss, bliss_reference
+from .hill import HillFit, fit_hill, hill, hill_inverse
+from .hsa import HSA
+from .loewe import Loewe, combination_index
+from .moocs import (
+    SPACES,
+    MoocsResult,
+    PopulationMoocsResult,
+    moocs,
+    moocs_population,
+    near_front,
+    scores,
+)
+from .musyc import MuSyC, musyc_closed_form, musyc_surface
+from .optimize import OptimizationResult, SynergyProblem, nsga2
+from .pareto import non_dominated
+from .surface import (
+    DoseResponseSurface,
+    MonoCurve,
+    Response,
+    Treatment,
+    dose_grid,
+    parse_grid,
+    simulate_surface,
+)
+from .zip import ZIP
+
+__all__ = [
+    "HSA",
+    "SPACES",
+    "ZIP",
+    "Bliss",
+    "DoseResponseSurface",
+    "HillFit",
+    "Loewe",
+    "MonoCurve",
+    "MoocsResult",
+    "MuSyC",
+    "OptimizationResult",
+    "PopulationMoocsResult",
+    "Response",
+    "SynergyProblem",
+    "Treatment",
+    "bliss_reference",
+    "combination_index",
+    "dose_grid",
+    "fit_hill",
+    "hill",
+    "hill_inverse",
+    "moocs",
+    "moocs_population",
+    "musyc_closed_form",
+    "musyc_surface",
+    "near_front",
+    "non_dominated",
+    "nsga2",
+    "parse_grid",
+    "scores",
+    "simulate_surface",
+]

@@ -1,0 +1,171 @@
+"""``qsp synergy``: simulate a two-treatment dose grid and run MOOCS-DS on it.
+
+The command mirrors the library: :func:`simulate_surface` (one ensemble run), then
+:func:`moocs` (or :func:`moocs_population` with ``--n-samples``); it writes the per-dose-pair
+table as CSV or JSON (``to_json``) and optionally a figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import QSPError
+
+
+def _times(text: str) -> tuple:
+    return tuple(float(t) for t in text.split(":"))
+
+
+_SCHEDULE_FIELDS = {"time": float, "every": float, "count": int, "duration": float, "times": _times}
+
+
+def _schedule(text: str) -> dict:
+    out = {}
+    for part in text.split(","):
+        if "=" not in part:
+            raise argparse.ArgumentTypeError(f"schedule field {part!r} is not KEY=VALUE (in {text!r})")
+        k, v = (s.strip() for s in part.split("=", 1))
+        if k not in _SCHEDULE_FIELDS:
+            raise argparse.ArgumentTypeError(f"unknown schedule field {k!r}; use {', '.join(_SCHEDULE_FIELDS)}")
+        try:
+            out[k] = _SCHEDULE_FIELDS[k](v)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"schedule field {k!r} must be a number (times: T1:T2:...), "
+                                             f"got {v!r}") from None
+    return out
+
+
+def _pair(text: str) -> tuple[float, float]:
+    try:
+        a, b = (float(x) for x in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LOW:HIGH, got {text!r}") from None
+    return a, b
+
+
+def register(subparsers) -> None:
+    """Add the ``synergy`` subcommand."""
+    from ..cli import _key_value, _positive
+
+    p = subparsers.add_parser(
+        "synergy", help="combination dose-response surface and MOOCS-DS Pareto dose selection",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Simulate MODEL on a two-treatment dose grid (one ensemble run: every grid point, dense\n"
+            "single-treatment curves and the untreated control), score every dose pair with the MOOCS-DS\n"
+            "combination indices (HSA, Bliss, Loewe, LSD; < 1 is synergy) and mark the exact Pareto-optimal\n"
+            "dose pairs in the four (potency, efficacy) spaces.\n\n"
+            "example (pembrolizumab + bevacizumab, H1299):\n"
+            "  qsp synergy pembro_bev --drug A1:mg/kg --drug A2:mg/kg \\\n"
+            "      --schedule time=3,every=3,count=5 --schedule time=0,every=3,count=6 \\\n"
+            "      --grid 0.408:10.88:30,0.1372:3.457:30 --metric tgi:W:35 --out moocs.csv --plot moocs.png"))
+    p.add_argument("model", metavar="MODEL", help="shipped model name or .xml/.ant file")
+    p.add_argument("--drug", action="append", required=True, metavar="TARGET[:UNIT]",
+                   help="a treatment axis, given twice (drug 1, then drug 2): a dose target species with an "
+                        "optional dose unit (A1:mg/kg), or param:P1+P2+... for a parameter-driven treatment whose "
+                        "level is written to those parameters (param:RT1_dose+RT2_dose for Gy per fraction)")
+    p.add_argument("--schedule", action="append", type=_schedule,
+                   metavar="time=T,every=T,count=N[,duration=T][,times=T1:T2:...]",
+                   help="schedule of each dose level, matched to --drug by order (one given: used for both); "
+                        "model time unit; times= gives several first-dose times, each repeated count times "
+                        "(3 times a week: times=7:9:11,every=7,count=3); default a single dose at time 0")
+    p.add_argument("--grid", required=True, metavar="A_MIN:A_MAX:N,B_MIN:B_MAX:N[:log]",
+                   help="dose levels of drug 1 and drug 2 (append :log to an axis for log spacing)")
+    p.add_argument("--metric", default="tgi:W:35", metavar="tgi:OUTPUT:T | FN:OUTPUT[:VALUE]",
+                   help="efficacy: tgi:OUTPUT:T is tumour growth inhibition (V_ctrl - V)/V_ctrl of OUTPUT at time T "
+                        "against the untreated run; any ensemble metric (value_at:E:10) is used as is and must rise "
+                        "with dose (default tgi:W:35)")
+    p.add_argument("--extra-metric", action="append", default=[], metavar="FN:OUTPUT[:VALUE]",
+                   help="extra per-dose metric reported in the table, e.g. a toxicity auc:[C1] (repeatable)")
+    p.add_argument("--param", action="append", type=_key_value, metavar="ID=VALUE",
+                   help="parameter override for every run (e.g. a cell line)")
+    p.add_argument("--tgi-min", type=float, metavar="E", help="constraint: only dose pairs with effect >= E compete")
+    p.add_argument("--box", nargs=2, type=_pair, metavar=("LOW1:HIGH1", "LOW2:HIGH2"),
+                   help="constraint: only dose pairs inside these dose boxes compete")
+    p.add_argument("--near-tol", type=float, default=0.02,
+                   help="near-Pareto tolerance, fraction of each space's scale (default 0.02)")
+    p.add_argument("--weights", type=_pair, default=(1.0, 1.0), metavar="W1:W2",
+                   help="weights of the EC50-normalised doses in the LSD index (default 1:1)")
+    p.add_argument("--n-samples", type=_positive(int), metavar="N",
+                   help="virtual-patient variant: sample N parameter sets from the model's parameter_ranges and "
+                        "report how often each dose pair is (near-)optimal")
+    p.add_argument("--mono-points", type=_positive(int), default=200,
+                   help="dense single-treatment levels for EC50s and inverse doses (default 200)")
+    p.add_argument("--t-end", type=_positive(float), help="end time (default from the model)")
+    p.add_argument("--points", type=_positive(int), help="output points per simulation (default from the model)")
+    p.add_argument("--backend", choices=["serial", "processes"], default="serial")
+    p.add_argument("--workers", type=_positive(int), help="local worker processes (with --backend processes)")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (with --n-samples)")
+    p.add_argument("--out", required=True, metavar="FILE.csv|FILE.json",
+                   help="per-dose-pair table: CSV, or JSON (metadata + rows) when the name ends in .json")
+    p.add_argument("--plot", metavar="FILE.png", help="also write a figure (surface, robustness, fronts)")
+    p.set_defaults(handler=run_cli)
+
+
+def run_cli(args) -> int:
+    from .. import ensemble
+    from ..model import load_model
+    from .moocs import moocs, moocs_population
+    from .surface import Treatment, parse_grid, simulate_surface
+
+    if len(args.drug) != 2:
+        raise QSPError(f"give --drug exactly twice (drug 1 and drug 2). Got {len(args.drug)}.")
+    schedules = args.schedule or [{}]
+    if len(schedules) == 1:
+        schedules = schedules * 2
+    if len(schedules) != 2:
+        raise QSPError(f"give --schedule once (both drugs) or twice (one per drug). Got {len(schedules)}.")
+    model = load_model(args.model)
+    t1 = Treatment.parse(args.drug[0], None if args.drug[0].startswith("param:") else schedules[0])
+    t2 = Treatment.parse(args.drug[1], None if args.drug[1].startswith("param:") else schedules[1])
+    d1, d2 = parse_grid(args.grid)
+    samples = None
+    if args.n_samples:
+        ranges = model.metadata.get("parameter_ranges")
+        if not ranges:
+            raise QSPError(f"model {model.name!r} has no parameter_ranges; --n-samples needs them")
+        samples = ensemble.sample_parameters(ranges, args.n_samples, seed=args.seed)
+    backend = ensemble.ProcessBackend(args.workers) if args.backend == "processes" else "serial"
+    surface = simulate_surface(model, t1, t2, d1, d2, response=args.metric, extra_metrics=args.extra_metric,
+                               samples=samples, params=dict(args.param or []), mono_points=args.mono_points,
+                               t_end=args.t_end, points=args.points, backend=backend)
+    box = tuple(args.box) if args.box else None
+    opts = {"tgi_min": args.tgi_min, "dose_box": box, "near_tol": args.near_tol, "weights": args.weights}
+    result = moocs_population(surface, **opts) if samples is not None else moocs(surface, **opts)
+    if args.out.endswith(".json"):
+        result.to_json(args.out)
+    else:
+        result.to_csv(args.out)
+    if args.plot:
+        _figure(surface, result, samples is not None, args.plot)
+    if samples is None:
+        rb = result.robust()
+        print(f"{len(result.table)} dose pairs, EC50s {result.info['EC50_1']:.4g} / {result.info['EC50_2']:.4g}, "
+              f"{len(rb)} optimal in all {len(result.spaces)} spaces -> {args.out}", file=sys.stderr)
+    else:
+        print(f"{len(result.table)} dose pairs x {surface.n_samples} parameter sets -> {args.out}", file=sys.stderr)
+    return 0
+
+
+def _figure(surface, result, population: bool, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if population:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+        surface.plot(axes[0])
+        result.plot(axes[1])
+    else:
+        fig = plt.figure(figsize=(14, 7))
+        top = [fig.add_subplot(2, 4, k) for k in (1, 2, 3)]
+        bottom = [fig.add_subplot(2, 4, k) for k in (5, 6, 7, 8)]
+        surface.plot(top[0])
+        result.plot(top[1])
+        result.plot_doses(top[2], space=result.spaces[-1])
+        result.plot_fronts(bottom)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
