@@ -1,7 +1,0 @@
-"""``python -m qsp`` runs the command-line interface."""
-
-import sys
-
-from .cli import main
-
-sys.exit(main())

@@ -1,1 +1,0 @@
-"""Shipped SBML models and their metadata (data files)."""
