@@ -55,6 +55,8 @@ class Model:
         doc = _sbml.parse_sbml(sbml, location=str(location) if location else None)
         doc = _sbml.flatten(doc)
         _sbml.check_supported(doc)
+        #: Global ids of the parameters that were reaction-local in the file: id -> (reaction, local id).
+        self.local_parameters = _sbml.promote_local_parameters(doc)
         self.sbml = sbml if isinstance(sbml, str) else sbml.decode("utf-8", errors="replace")
         self._location = str(location) if location else None
         self._doc = doc
@@ -225,8 +227,12 @@ class Model:
         return list(self._infusion)
 
     def __repr__(self) -> str:
-        return (f"Model({self.name!r}: {len(self._floating)} species, {len(self._parameters)} parameters, "
-                f"{len(self._reactions)} reactions)")
+        # Counted as the tables list them: every SBML species (boundary ones too), parameter and reaction.
+        m = self._doc.getModel()
+        n_boundary = sum(1 for s in m.getListOfSpecies() if s.getBoundaryCondition())
+        boundary = f" ({n_boundary} boundary)" if n_boundary else ""
+        return (f"Model({self.name!r}: {m.getNumSpecies()} species{boundary}, {m.getNumParameters()} parameters, "
+                f"{m.getNumReactions()} reactions)")
 
     def _repr_html_(self) -> str | None:
         from .display import model_html
@@ -355,6 +361,11 @@ class Model:
             if pid not in self._parameters and pid not in self._compartments:
                 if pid in self._floating or pid in self._boundary:
                     raise UnknownIdError(f"{pid!r} is a species, not a parameter; set it with initial={{{pid!r}: ...}}")
+                scoped = [g for g, (_, local) in self.local_parameters.items() if local == pid]
+                if scoped:
+                    raise UnknownIdError(f"{pid!r} is a local parameter of reaction(s) "
+                                         f"{', '.join(self.local_parameters[g][0] for g in scoped)}; address it as "
+                                         f"{' or '.join(repr(g) for g in scoped)}")
                 raise unknown_id("parameter", str(pid), self._parameters + self._compartments,
                                  where=f" of model {self.name!r}")
             keys[pid] = _finite(value, f"parameter {pid!r}")

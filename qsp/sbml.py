@@ -122,6 +122,27 @@ def flatten(doc: libsbml.SBMLDocument) -> libsbml.SBMLDocument:
     return doc
 
 
+def promote_local_parameters(doc: libsbml.SBMLDocument) -> dict[str, tuple[str, str]]:
+    """Make every reaction-local (kinetic-law) parameter a global parameter, in place.
+
+    libsbml names the promoted parameter ``<reaction>_<local id>`` (made unique when that id is
+    taken), and rewrites the kinetic law to use it. Returns ``{global id: (reaction id, local id)}``.
+    """
+    model = doc.getModel()
+    local = [(r.getId(), p.getId()) for r in model.getListOfReactions() if r.isSetKineticLaw()
+             for p in list(r.getKineticLaw().getListOfParameters()) + list(r.getKineticLaw().getListOfLocalParameters())]
+    if not local:
+        return {}
+    before = {p.getId() for p in model.getListOfParameters()}
+    props = libsbml.ConversionProperties()
+    props.addOption("promoteLocalParameters", True)
+    if doc.convert(props) != libsbml.LIBSBML_OPERATION_SUCCESS:
+        raise ModelError("cannot make the model's reaction-local parameters global (libsbml refused)")
+    model = doc.getModel()
+    new = {p.getId() for p in model.getListOfParameters()} - before
+    return {f"{rid}_{pid}": (rid, pid) for rid, pid in local if f"{rid}_{pid}" in new}
+
+
 def _has_delay(node: libsbml.ASTNode | None) -> bool:
     if node is None:
         return False

@@ -39,3 +39,13 @@ def suite_dir():
     if not SUITE.is_dir():
         pytest.skip(f"SBML Test Suite not found at {SUITE}")
     return SUITE
+
+
+BIOMODELS = Path(__file__).resolve().parents[2] / "shared" / "references" / "biomodels"
+
+
+@pytest.fixture(scope="session")
+def biomodels():
+    if not BIOMODELS.is_dir():
+        pytest.skip(f"BioModels files not found at {BIOMODELS}")
+    return BIOMODELS
