@@ -15,6 +15,7 @@ import os
 import sys
 import tempfile
 
+from .atomic import atomic_path, atomic_write
 from .errors import QSPError
 
 EXIT_ERROR = 1
@@ -169,26 +170,40 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("models", help="list the shipped models")
 
-    for module in ANALYSIS_COMMANDS:
-        _register(module, sub)
+    for module, commands in ANALYSIS_COMMANDS.items():
+        _register(module, commands, sub)
     return p
 
 
-#: Analysis packages that add their own subcommands: each module defines
-#: ``register(subparsers)``, adding parsers with ``set_defaults(handler=function(args) -> exit code)``.
-ANALYSIS_COMMANDS = ("qsp.ensemble.cli", "qsp.sensitivity.cli", "qsp.synergy.cli", "qsp.vpop.cli")
+#: Analysis packages that add their own subcommands, and the subcommands each adds: each module
+#: defines ``register(subparsers)``, adding parsers with ``set_defaults(handler=function(args) -> exit code)``.
+ANALYSIS_COMMANDS = {"qsp.ensemble.cli": ("ensemble",), "qsp.sensitivity.cli": ("gsa",),
+                     "qsp.synergy.cli": ("synergy",), "qsp.vpop.cli": ("vpop",)}
 
 
-def _register(module: str, sub) -> None:
+def _register(module: str, commands, sub) -> None:
+    """Add ``module``'s subcommands; if a library it needs is missing, each says so in one line when used."""
     import importlib
 
     try:
         mod = importlib.import_module(module)
     except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            return  # that analysis package is not present
-        raise
+        missing = (exc.name or "").split(".")[0]
+        if not missing or missing == "qsp":
+            raise
+        for name in commands:
+            stub = sub.add_parser(name, help=f"(unavailable: needs the '{missing}' package)", add_help=False)
+            stub.add_argument("rest", nargs=argparse.REMAINDER)
+            stub.set_defaults(handler=_needs(name, missing))
+        return
     mod.register(sub)
+
+
+def _needs(command: str, package: str):
+    def handler(args) -> int:
+        raise QSPError(f"'qsp {command}' needs the {package!r} package, which is not installed "
+                       f"(pip install {package})")
+    return handler
 
 
 def _load(source: str):
@@ -222,7 +237,8 @@ def _simulate(args) -> int:
     if args.format == "parquet":
         if not args.out:
             raise QSPError("--format parquet needs --out FILE")
-        res.to_parquet(args.out)
+        with atomic_path(args.out) as tmp:
+            res.to_parquet(tmp)
     elif args.format == "json":
         _write(res.to_json(), args.out)
     else:
@@ -233,13 +249,15 @@ def _simulate(args) -> int:
         matplotlib.use("Agg")
         ax = res.plot()
         ax.set_title(model.name)
-        ax.figure.savefig(args.plot, dpi=120, bbox_inches="tight")
+        with atomic_path(args.plot) as tmp:
+            ax.figure.savefig(tmp, dpi=120, bbox_inches="tight")
     return 0
 
 
 def _write(text: str, path: str | None) -> None:
+    """Write ``text`` to ``path`` whole or not at all (standard output when ``path`` is None)."""
     if path:
-        with open(path, "w") as fh:
+        with atomic_write(path) as fh:
             fh.write(text)
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")

@@ -169,3 +169,18 @@ def pk_file(tmp_path, pk1_text):
     f = tmp_path / "pk.ant"
     f.write_text(pk1_text)
     return f
+
+
+def test_a_missing_library_costs_only_its_own_commands(tmp_path):
+    # Hide pymoo: 'qsp synergy' says so in one line, every other command works.
+    (tmp_path / "pymoo.py").write_text("raise ModuleNotFoundError('No module named pymoo', name='pymoo')\n")
+    import os
+
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    run = lambda *a: subprocess.run([sys.executable, "-m", "qsp", *a], capture_output=True, text=True,  # noqa: E731
+                                    timeout=120, env=env, cwd=tmp_path)
+    p = run("simulate", "missing.xml")
+    assert p.returncode == 1 and p.stderr.strip().splitlines() == ["qsp: error: model file 'missing.xml' does not exist"]
+    p = run("synergy", "pembro_bev")
+    assert p.returncode == 1 and len(p.stderr.strip().splitlines()) == 1 and "pymoo" in p.stderr
+    assert run("models").returncode == 0
