@@ -5,6 +5,8 @@ from __future__ import annotations
 import libsbml
 import pandas as pd
 
+from .model_units import compartment_unit, model_units, species_unit
+
 __all__ = ["species_table", "parameter_table", "compartment_table", "reaction_table", "event_table", "rule_table"]
 
 
@@ -12,17 +14,9 @@ def _formula(ast) -> str:
     return libsbml.formulaToL3String(ast) if ast is not None else ""
 
 
-def _units(element, model) -> str:
-    if hasattr(element, "isSetUnits") and element.isSetUnits():
-        return element.getUnits()
-    return ""
-
-
-def _rule_kind(model, sid: str) -> str:
-    rule = model.getRule(sid)
-    if rule is None:
-        return ""
-    return "assignment" if rule.isAssignment() else "rate" if rule.isRate() else "algebraic"
+def _rule_kinds(model) -> dict[str, str]:
+    return {r.getVariable(): "assignment" if r.isAssignment() else "rate" if r.isRate() else "algebraic"
+            for r in model.getListOfRules() if not r.isAlgebraic()}
 
 
 def _init(m, key: str):
@@ -30,23 +24,21 @@ def _init(m, key: str):
 
 
 def species_table(m) -> pd.DataFrame:
-    """Species: name, compartment, initial value (amount or concentration), units, flags."""
+    """Species: name, compartment, initial value (amount or concentration), its units, flags."""
     model = m._doc.getModel()
+    units = model_units(m)
+    kinds = _rule_kinds(model)
     rows = []
     for s in model.getListOfSpecies():
         sid = s.getId()
         amount_only = s.getHasOnlySubstanceUnits()
-        substance = s.getSubstanceUnits() or (model.getSubstanceUnits() if model.getLevel() >= 3 else "")
-        comp = model.getCompartment(s.getCompartment())
-        volume = comp.getUnits() if comp is not None and comp.isSetUnits() else (
-            model.getVolumeUnits() if model.getLevel() >= 3 and model.isSetVolumeUnits() else "")
         rows.append({
             "id": sid, "name": s.getName(), "compartment": s.getCompartment(),
             "value": _init(m, sid if amount_only else f"[{sid}]"),
             "quantity": "amount" if amount_only else "concentration",
-            "units": substance if amount_only or not substance else f"{substance}/{volume or '?'}",
+            "units": species_unit(units, sid, not amount_only),
             "constant": s.getConstant(), "boundary_condition": s.getBoundaryCondition(),
-            "rule": _rule_kind(model, sid),
+            "rule": kinds.get(sid, ""),
         })
     return pd.DataFrame(rows, columns=["id", "name", "compartment", "value", "quantity", "units", "constant",
                                        "boundary_condition", "rule"]).set_index("id")
@@ -55,20 +47,24 @@ def species_table(m) -> pd.DataFrame:
 def parameter_table(m) -> pd.DataFrame:
     """Global parameters: name, value, units, constant, rule (qsp's own infusion inputs excluded)."""
     model = m._doc.getModel()
+    units = model_units(m)
+    kinds = _rule_kinds(model)
     rows = []
     for p in model.getListOfParameters():
         pid = p.getId()
         value = _init(m, pid) if pid in m._defaults else float("nan")
-        rows.append({"id": pid, "name": p.getName(), "value": value, "units": _units(p, model),
-                     "constant": p.getConstant(), "rule": _rule_kind(model, pid)})
+        rows.append({"id": pid, "name": p.getName(), "value": value,
+                     "units": units.of_selector(pid),
+                     "constant": p.getConstant(), "rule": kinds.get(pid, "")})
     return pd.DataFrame(rows, columns=["id", "name", "value", "units", "constant", "rule"]).set_index("id")
 
 
 def compartment_table(m) -> pd.DataFrame:
     """Compartments: name, size, units, constant, spatial dimensions."""
     model = m._doc.getModel()
+    units = model_units(m)
     rows = [{"id": c.getId(), "name": c.getName(), "value": _init(m, c.getId()),
-             "units": _units(c, model), "constant": c.getConstant(),
+             "units": compartment_unit(units, c.getId()), "constant": c.getConstant(),
              "dimensions": c.getSpatialDimensionsAsDouble()} for c in model.getListOfCompartments()]
     return pd.DataFrame(rows, columns=["id", "name", "value", "units", "constant", "dimensions"]).set_index("id")
 

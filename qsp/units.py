@@ -23,6 +23,9 @@ DOSE_UNITS: dict[str, tuple[str, float]] = {
     "mol": ("mole", 1.0), "mmol": ("mole", 1e-3), "umol": ("mole", 1e-6),
     "nmol": ("mole", 1e-9), "pmol": ("mole", 1e-12),
 }
+#: Where a missing body weight or molecular weight can be given, for Python and command-line users alike.
+BODY_WEIGHT_SOURCES = "body_weight= in Python, --body-weight on the command line, or the model's body_weight metadata"
+MOLECULAR_WEIGHT_SOURCES = "molecular_weight= on the Dose, mw= in a --dose spec, or the model's drug metadata"
 _ALIASES = {"µg": "ug", "μg": "ug", "mcg": "ug", "µmol": "umol", "μmol": "umol"}
 
 
@@ -107,21 +110,24 @@ def to_model_amount(amount: float, unit: str, target: SubstanceUnit, *,
     given = f"{amount:g} {unit}"
     if per_kg:
         if body_weight is None:
-            raise DosingError(f"dose of {given} into {species!r} needs a body weight; pass body_weight= (kg)")
+            raise DosingError(f"dose of {given} into {species!r} is per kg and needs a body weight in kg "
+                              f"({BODY_WEIGHT_SOURCES})")
         amount = amount * body_weight
     if target.dimension is None:
         raise DosingError(
-            f"cannot convert {unit} into the substance units of {species!r} "
-            f"({target.label or 'undeclared'}); give the dose with unit=None in model units or declare substance units")
+            f"cannot convert {unit} into the substance units of {species!r} ({target.label or 'undeclared'}); "
+            "give the dose in model units (unit=None in Python, no unit= in a --dose spec) or declare the "
+            "species' substance units in the model")
     si = amount * factor  # g or mol
     if dim == "mass" and target.dimension in ("mole", "item"):
         if not molecular_weight:
-            raise DosingError(f"dose of {given} into {species!r} needs a molecular weight (g/mol) "
-                              "to convert mass to moles; pass molecular_weight= to Dose")
+            raise DosingError(f"dose of {given} into {species!r} needs a molecular weight in g/mol to convert "
+                              f"mass to moles ({MOLECULAR_WEIGHT_SOURCES})")
         si, dim = si / molecular_weight, "mole"
     elif dim == "mole" and target.dimension == "mass":
         if not molecular_weight:
-            raise DosingError(f"dose in {unit} into {species!r} (mass units) needs a molecular weight (g/mol)")
+            raise DosingError(f"dose of {given} into {species!r} needs a molecular weight in g/mol to convert "
+                              f"moles to mass ({MOLECULAR_WEIGHT_SOURCES})")
         si, dim = si * molecular_weight, "mass"
     if target.dimension == "item":
         return si * AVOGADRO / target.factor

@@ -17,6 +17,9 @@ _SEVERITY = {
     libsbml.LIBSBML_SEV_FATAL: "fatal",
 }
 
+#: Issues listed in a report's HTML form.
+HTML_ISSUES = 50
+
 
 @dataclass
 class ValidationReport:
@@ -52,6 +55,17 @@ class ValidationReport:
     def to_dict(self) -> dict:
         """JSON-ready summary."""
         return {"ok": self.ok, "errors": len(self.errors), "warnings": len(self.warnings), "issues": self.issues}
+
+    def _repr_html_(self) -> str:
+        """The summary line, then the first :data:`HTML_ISSUES` issues as a table."""
+        verdict = "ok" if self.ok else "not ok"
+        head = (f"<p><b>ValidationReport</b>: {verdict}, {len(self.errors)} error(s), "
+                f"{len(self.warnings)} warning(s), {len(self.issues)} issue(s) in all</p>")
+        if not self.issues:
+            return head
+        more = len(self.issues) - HTML_ISSUES
+        table = self.to_pandas().head(HTML_ISSUES).to_html(index=False)
+        return head + table + (f"<p>... and {more} more (see .issues)</p>" if more > 0 else "")
 
     def __str__(self) -> str:
         lines = [f"{len(self.errors)} error(s), {len(self.warnings)} warning(s)"]

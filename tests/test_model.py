@@ -133,8 +133,8 @@ def test_validate_reports_errors_and_warnings():
 
 def test_introspection_tables(pk1):
     sp, par, comp, rx = pk1.species, pk1.parameters, pk1.compartments, pk1.reactions
-    assert sp.loc["A", "compartment"] == "V" and sp.loc["A", "units"] == "umol/litre"
-    assert par.loc["k", "value"] == 0.2 and par.loc["k", "units"] == "per_hour"
+    assert sp.loc["A", "compartment"] == "V" and sp.loc["A", "units"] == "umol/L"
+    assert par.loc["k", "value"] == 0.2 and par.loc["k", "units"] == "1/h"
     assert comp.loc["V", "value"] == 10
     assert "elimination" in rx.index and rx.loc["elimination", "equation"].startswith("A ")
     assert not any(i.startswith("qsp_") for i in list(par.index) + list(rx.index))
