@@ -45,18 +45,22 @@ def species_table(m) -> pd.DataFrame:
 
 
 def parameter_table(m) -> pd.DataFrame:
-    """Global parameters: name, value, units, constant, rule (qsp's own infusion inputs excluded)."""
+    """Global parameters: name, value, units, constant, rule, and ``reaction``: for a parameter that was
+    local to a reaction's kinetic law in the file, that reaction (its id is ``<reaction>_<local id>``)."""
     model = m._doc.getModel()
     units = model_units(m)
     kinds = _rule_kinds(model)
+    local = getattr(m, "local_parameters", {})
     rows = []
     for p in model.getListOfParameters():
         pid = p.getId()
         value = _init(m, pid) if pid in m._defaults else float("nan")
         rows.append({"id": pid, "name": p.getName(), "value": value,
                      "units": units.of_selector(pid),
-                     "constant": p.getConstant(), "rule": kinds.get(pid, "")})
-    return pd.DataFrame(rows, columns=["id", "name", "value", "units", "constant", "rule"]).set_index("id")
+                     "constant": p.getConstant(), "rule": kinds.get(pid, ""),
+                     "reaction": local[pid][0] if pid in local else ""})
+    columns = ["id", "name", "value", "units", "constant", "rule", "reaction"]
+    return pd.DataFrame(rows, columns=columns).set_index("id")
 
 
 def compartment_table(m) -> pd.DataFrame:

@@ -65,3 +65,10 @@ def test_cli_info_lists_local_parameters_and_param_accepts_them(biomodels):
                         "--param", "J0_V1=3", "--output", "MKKK"], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     assert len(p.stdout.strip().splitlines()) == 4
+
+
+def test_parameter_table_names_the_reaction_of_a_promoted_parameter(biomodels, pk1):
+    table = qsp.load_model(biomodels / "BIOMD0000000010.xml").parameters
+    assert table.loc["J0_V1", "reaction"] == "J0"
+    assert (table["reaction"] != "").all()
+    assert (pk1.parameters["reaction"] == "").all()
