@@ -32,8 +32,8 @@ def test_metrics_match_closed_form(model, samples):
     res = ensemble.run(model, samples, regimens={"q12h": DOSES}, metrics=METRICS, t_end=24, points=241,
                        rtol=1e-10, atol=1e-14)
     k, V = samples["k"].to_numpy(), samples["V"].to_numpy()
-    assert res.table["cmax([A])"].to_numpy() == pytest.approx(100 / V * (1 + np.exp(-12 * k)), rel=1e-6)
-    assert res.table["value_at([A],at=6.0)"].to_numpy() == pytest.approx(100 / V * np.exp(-6 * k), rel=1e-6)
+    assert res.table["cmax:[A]"].to_numpy() == pytest.approx(100 / V * (1 + np.exp(-12 * k)), rel=1e-6)
+    assert res.table["value_at:[A]:6"].to_numpy() == pytest.approx(100 / V * np.exp(-6 * k), rel=1e-6)
     assert list(res.table.task) == list(range(300)) and (res.table.status == "ok").all()
 
 
@@ -58,8 +58,8 @@ def test_failures_are_rows_not_crashes():
         res = ensemble.run(blowup, X, metrics=["final:x"], t_end=2, points=21, max_steps=2000)
     t = res.table
     assert t.status.tolist() == ["ok", "failed", "ok", "failed"]
-    assert t["final(x)"].iloc[0] == pytest.approx(1 / (1 - 0.02), rel=1e-5)
-    assert np.isnan(t["final(x)"].iloc[1]) and t.message.iloc[1] and "non-finite" in t.message.iloc[3]
+    assert t["final:x"].iloc[0] == pytest.approx(1 / (1 - 0.02), rel=1e-5)
+    assert np.isnan(t["final:x"].iloc[1]) and t.message.iloc[1] and "non-finite" in t.message.iloc[3]
     assert len(res.failures) == 2
 
 
@@ -68,7 +68,7 @@ def test_trajectories_and_exports(model, samples, tmp_path):
                        trajectories=True)
     traj = res.trajectories
     assert len(traj) == 5 * 25 and list(traj.columns) == ["task", "time", "[A]"]
-    assert traj.groupby("task")["[A]"].max().to_numpy() == pytest.approx(res.table["cmax([A])"].to_numpy())
+    assert traj.groupby("task")["[A]"].max().to_numpy() == pytest.approx(res.table["cmax:[A]"].to_numpy())
     res.to_csv(tmp_path / "t.csv")
     assert len(pd.read_csv(tmp_path / "t.csv")) == 5
 
@@ -113,7 +113,7 @@ def test_kill_midway_then_resume_loses_and_duplicates_nothing(tmp_path, pk1_text
                        regimens={"cli": [qsp.Dose("A", 100, every=12, count=2)]}, metrics=["cmax:[A]"], t_end=24,
                        points=25)
     merged = table.sort_values("task").head(500)
-    assert merged["cmax([A])"].to_numpy() == pytest.approx(ref.table["cmax([A])"].to_numpy())
+    assert merged["cmax:[A]"].to_numpy() == pytest.approx(ref.table["cmax:[A]"].to_numpy())
 
 
 def test_keyboard_interrupt_keeps_written_parts(model, samples, tmp_path, monkeypatch):
@@ -139,9 +139,9 @@ def test_keyboard_interrupt_keeps_written_parts(model, samples, tmp_path, monkey
 
 
 @pytest.mark.parametrize("text,expected", [
-    ("cmax:[Cp]", Metric("cmax", "[Cp]")),
-    ("value_at:TV:28", Metric("value_at", "TV", {"at": 28.0})),
-    ("auc:[Cp]:method=log-down", Metric("auc", "[Cp]", {"method": "log-down"})),
+    ("cmax:[Cp]", Metric("cmax", "[Cp]", name="cmax:[Cp]")),
+    ("value_at:TV:28", Metric("value_at", "TV", {"at": 28}, name="value_at:TV:28")),
+    (" auc:[Cp]:method=log-down ", Metric("auc", "[Cp]", {"method": "log-down"}, name="auc:[Cp]:method=log-down")),
 ])
 def test_metric_parsing(text, expected):
     assert Metric.parse(text) == expected

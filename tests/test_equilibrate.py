@@ -73,3 +73,20 @@ def test_ensemble_equilibrate_matches_simulate(tritherapy):
     direct = tritherapy.simulate(60, times=[0, 12, 60], outputs=["TVd"], regimen="tritherapy", equilibrate=30,
                                  params={"r": 0.25} if "r" in tritherapy._parameters else None)
     assert res.table.filter(like="TVd").iloc[0, 0] == pytest.approx(direct["TVd"][1], rel=1e-4)
+
+
+def test_ensemble_pre_run_holds_back_regimen_parameters_but_not_fixed_ones():
+    from qsp import ensemble
+    import pandas as pd
+
+    m = qsp.Model.from_antimony("model m\n species A = 0\n g = 0\n J: -> A; g\nend")
+    m.metadata = {"regimens": {"feed": {"params": {"g": 1}}}}
+    # the regimen's g acts only in the dosed run: A(10) = 10; a fixed g acts in the pre-run too: 30 + 10
+    res = ensemble.run(m, pd.DataFrame(index=[0]), regimens={"feed": "feed"}, metrics=["final:A"], t_end=10,
+                       equilibrate=30, backend="serial", rtol=1e-10, atol=1e-12)
+    assert res.table["final:A"].iloc[0] == pytest.approx(10, rel=1e-6)
+    res = ensemble.run(m, pd.DataFrame(index=[0]), params={"g": 1}, metrics=["final:A"], t_end=10,
+                       equilibrate=30, backend="serial", rtol=1e-10, atol=1e-12)
+    assert res.table["final:A"].iloc[0] == pytest.approx(40, rel=1e-6)
+    direct = m.simulate(10, points=2, outputs=["A"], regimen="feed", equilibrate=30, rtol=1e-10, atol=1e-12)
+    assert direct["A"][-1] == pytest.approx(10, rel=1e-6)

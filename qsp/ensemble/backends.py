@@ -8,16 +8,20 @@ order), and ``close()``. Pass a name (``"serial"``, ``"processes"``,
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from itertools import chain
 
-from ..errors import InputError
+from ..errors import InputError, QSPError
 from .job import ChunkResult
+from .main_guard import check_main_guard
+from .workers import init_worker
 
 __all__ = ["SerialBackend", "ProcessBackend", "DaskBackend", "get_backend"]
 
@@ -36,16 +40,39 @@ class SerialBackend:
 _POOLS: dict[int, ProcessPoolExecutor] = {}
 
 
+def _start_method() -> str:
+    # fork starts fast and needs no `if __name__ == "__main__"` guard in user scripts; workers build
+    # their own models, so nothing compiled in the parent is shared. Elsewhere: spawn.
+    return "fork" if sys.platform.startswith("linux") else "spawn"
+
+
 def _pool(n_workers: int) -> ProcessPoolExecutor:
     pool = _POOLS.get(n_workers)
     if pool is None or getattr(pool, "_broken", False):
-        # fork starts fast and needs no `if __name__ == "__main__"` guard in user scripts; workers build
-        # their own models, so nothing compiled in the parent is shared. Elsewhere: spawn.
-        method = "fork" if sys.platform.startswith("linux") else "spawn"
+        method = _start_method()
+        if method != "fork":
+            check_main_guard("the processes backend")
         ctx = multiprocessing.get_context(method)
-        pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx)
+        # Workers exit when this process dies (parent-death signal and watchdog; see workers.py).
+        pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=init_worker,
+                                   initargs=(os.getpid(), threading.current_thread() is threading.main_thread()))
         _POOLS[n_workers] = pool
     return pool
+
+
+def _terminate(n_workers: int) -> None:
+    """Stop the pool of this size now, its running chunks included (after an interrupt)."""
+    pool = _POOLS.pop(n_workers, None)
+    if pool is None:
+        return
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for p in procs:
+        with contextlib.suppress(Exception):
+            p.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        with contextlib.suppress(Exception):
+            p.join(timeout=2)
 
 
 class ProcessBackend:
@@ -67,7 +94,13 @@ class ProcessBackend:
         n = self.n_workers or os.cpu_count() or 1
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise InputError(f"n_workers must be a positive integer. Got {self.n_workers!r}.")
-        it = iter(chunks)
+        try:
+            yield from self._map(fn, job, iter(chunks), n)
+        except BaseException:  # an interrupt (or the caller stopped early): no worker outlives the run
+            _terminate(n)
+            raise
+
+    def _map(self, fn, job, it, n: int) -> Iterator:
         state = {"exhausted": False}
         while not state["exhausted"]:
             pool = _pool(n)
@@ -171,13 +204,34 @@ class DaskBackend:
 
     The job is scattered to every worker once; chunks are submitted a few per
     worker at a time. A cluster the backend started is closed by ``close()``.
+    A local cluster starts without the dashboard unless ``dashboard`` is True (Dask's default
+    address, ``:8787``) or an address (``"localhost:8790"``); its worker processes import the
+    calling script again, so a script needs an ``if __name__ == "__main__":`` guard.
     """
 
-    def __init__(self, client=None, *, address: str | None = None, n_workers: int | None = None):
+    def __init__(self, client=None, *, address: str | None = None, n_workers: int | None = None,
+                 dashboard: bool | str = False):
+        if not isinstance(dashboard, (bool, str)):
+            raise InputError(f"dashboard must be True, False or an address like ':8787'. Got {dashboard!r}.")
         self.client = client
         self.address = address
         self.n_workers = n_workers
+        self.dashboard = dashboard
         self._owned = None
+
+    def _cluster_options(self) -> dict:
+        n = self.n_workers or os.cpu_count() or 1
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise InputError(f"n_workers must be a positive integer. Got {self.n_workers!r}.")
+        options = dict(n_workers=n, threads_per_worker=1, processes=True)
+        if self.dashboard is False:
+            # The scheduler serves a few HTTP routes even without a dashboard, on port 8787 unless told
+            # otherwise (warning when that port is taken): give it any free local port instead.
+            options.update(dashboard_address=None,
+                           scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
+        else:
+            options["dashboard_address"] = ":8787" if self.dashboard is True else self.dashboard
+        return options
 
     def _client(self):
         if self.client is not None:
@@ -191,11 +245,23 @@ class DaskBackend:
                 self.client = Client(self.address, timeout="10s")
             except (OSError, TimeoutError) as exc:
                 raise InputError(f"cannot reach the Dask scheduler at {self.address!r}: {exc}") from None
-        else:
-            cluster = LocalCluster(n_workers=self.n_workers or os.cpu_count() or 1, threads_per_worker=1,
-                                   processes=True, dashboard_address=None)
+            return self.client
+        import dask
+
+        options = self._cluster_options()
+        if dask.config.get("distributed.worker.multiprocessing-method", "spawn") != "fork":
+            check_main_guard("the Dask backend's local cluster")
+        try:
+            cluster = LocalCluster(**options)
+        except Exception as exc:
+            raise QSPError(f"cannot start a local Dask cluster: {type(exc).__name__}: "
+                           f"{' '.join(str(exc).split())}") from None
+        try:
             self.client = Client(cluster)
-            self._owned = cluster
+        except BaseException:
+            cluster.close()
+            raise
+        self._owned = cluster
         return self.client
 
     def map(self, fn, job, chunks: Iterable) -> Iterator:
@@ -211,9 +277,13 @@ class DaskBackend:
     def close(self) -> None:
         """Close the client and any cluster this backend started."""
         if self._owned is not None:
-            self.client.close()
-            self._owned.close()
+            cluster, client = self._owned, self.client
             self.client = self._owned = None
+            try:
+                if client is not None:
+                    client.close()
+            finally:
+                cluster.close()
 
     def __getstate__(self):  # never ship a live client
         state = dict(self.__dict__)

@@ -44,6 +44,8 @@ class Job:
     max_steps: int | None
     stochastic: bool
     equilibrate: float | None = None
+    #: Per regimen, the ids of the regimen's own parameters: a pre-equilibration runs without them.
+    treatment: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass
@@ -147,7 +149,8 @@ def run_chunk(job: Job, chunk: Chunk) -> ChunkResult:
             if job.stochastic:
                 engine.set_seed(model._rr, int(chunk.seed[i]))
             values = model._run(job.grid, job.t_start, job.t_end, job.outputs, overrides, schedule,
-                                job.rtol, job.atol, job.equilibrate)
+                                job.rtol, job.atol, job.equilibrate,
+                                treatment=job.treatment[chunk.regimen[i]] if job.treatment else ())
             if not np.isfinite(values).all():
                 bad = [job.outputs[j] for j in range(values.shape[1]) if not np.isfinite(values[:, j]).all()]
                 raise QSPError(f"non-finite values in {', '.join(bad)}")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pandas as pd
+
+from ..atomic import atomic_path, atomic_write
 
 
 class EnsembleResult:
@@ -19,11 +22,16 @@ class EnsembleResult:
         Long table (task, time, outputs...) when trajectories were requested.
     metrics : list of str
         Metric column names.
+    n_reused : int
+        Tasks whose rows were already stored in ``out`` by an earlier, interrupted run and were
+        not simulated again (0 for a fresh run).
+    wall_seconds : float
+        Wall time of the run (s).
     """
 
     def __init__(self, table: pd.DataFrame | None, trajectories: pd.DataFrame | None, metrics: list[str],
                  wall_seconds: float = float("nan"), *, store=None, n_tasks: int | None = None,
-                 n_failed: int | None = None, has_trajectories: bool = False):
+                 n_failed: int | None = None, has_trajectories: bool = False, n_reused: int = 0):
         self._table = table
         self._trajectories = trajectories
         self._store = store
@@ -32,6 +40,7 @@ class EnsembleResult:
         self.wall_seconds = wall_seconds
         self._n_tasks = n_tasks
         self._n_failed = n_failed
+        self.n_reused = int(n_reused)
 
     @property
     def table(self) -> pd.DataFrame:
@@ -63,25 +72,35 @@ class EnsembleResult:
         return self._n_tasks if self._n_tasks is not None else len(self.table)
 
     def __repr__(self) -> str:
-        return f"EnsembleResult({len(self)} tasks, {self.n_failed} failed, metrics={self.metrics})"
+        reused = f", {self.n_reused} reused" if self.n_reused else ""
+        return f"EnsembleResult({len(self)} tasks, {self.n_failed} failed{reused}, metrics={self.metrics})"
 
     def to_pandas(self) -> pd.DataFrame:
         """The per-task table."""
         return self.table
 
     def to_csv(self, path) -> None:
-        """Write the per-task table as CSV."""
-        self.table.to_csv(path, index=False)
+        """Write the per-task table as CSV: a file path is written whole or not at all (a temporary file,
+        then a rename); an open file object is written directly."""
+        if not isinstance(path, (str, os.PathLike)):
+            self.table.to_csv(path, index=False)
+            return
+        with atomic_write(path, newline="") as fh:
+            self.table.to_csv(fh, index=False)
 
     def to_parquet(self, path) -> None:
-        """Write the per-task table as one Parquet file."""
-        self.table.to_parquet(path, index=False)
+        """Write the per-task table as one Parquet file (a file path: whole or not at all)."""
+        if not isinstance(path, (str, os.PathLike)):
+            self.table.to_parquet(path, index=False)
+            return
+        with atomic_path(path) as tmp:
+            self.table.to_parquet(tmp, index=False)
 
     def to_json(self, path=None) -> str:
-        """The per-task table as JSON records (written to ``path`` when given)."""
+        """The per-task table as JSON records (written whole to ``path`` when given)."""
         text = json.dumps({"metrics": self.metrics, "rows": json.loads(self.table.to_json(orient="records"))})
         if path is not None:
-            with open(path, "w") as fh:
+            with atomic_write(path) as fh:
                 fh.write(text)
         return text
 

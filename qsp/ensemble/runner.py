@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
+import os
 import sys
 import time
 import warnings
@@ -12,64 +11,21 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .._ids import unknown_id
-from ..dosing import Dose, as_dose_list
 from ..errors import InputError, QSPWarning
-from ..model import Model, _check_equilibrate, _output_grid
-from .backends import get_backend
+from ..model import DEFAULT_POINTS, Model, _check_equilibrate, _output_grid, check_tolerances
+from . import inputs
+from .backends import DaskBackend, ProcessBackend, SerialBackend, get_backend
+from .interrupt import sigterm_as_interrupt
 from .job import STATUS_OK, Chunk, ChunkResult, Job, run_chunk, sbml_key
-from .metrics import Metric, as_metrics
+from .memory import Request, check_request
+from .metrics import Metric, as_metrics, check_metrics
 from .result import EnsembleResult
 from .store import PartStore
 
 __all__ = ["run"]
 
-
-def _regimens(model: Model, regimens) -> list[tuple[str, tuple[Dose, ...], dict]]:
-    if regimens is None:
-        return [("none", (), {})]
-    if isinstance(regimens, (Dose, list, tuple)):
-        regimens = {"regimen": regimens}
-    if not isinstance(regimens, Mapping) or not regimens:
-        raise InputError("regimens must be a non-empty mapping name -> doses (or (doses, params), or a "
-                       "regimen name of the model's metadata)")
-    out = []
-    for name, spec in regimens.items():
-        if isinstance(spec, str):
-            doses, params = model.regimen(spec)
-        elif isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[1], Mapping):
-            doses, params = spec
-        else:
-            doses, params = spec, {}
-        out.append((str(name), as_dose_list(doses), dict(params)))
-    return out
-
-
-def _columns(model: Model, samples: pd.DataFrame) -> tuple[str, ...]:
-    species = set(model._floating) | set(model._boundary)
-    for col in samples.columns:
-        if not isinstance(col, str):
-            raise InputError(f"sample columns must be parameter or species ids. Got {col!r}.")
-        sid = col[1:-1] if col.startswith("[") and col.endswith("]") else col
-        if col not in model._parameters and col not in model._compartments and sid not in species:
-            raise unknown_id("parameter or species", col, model._parameters + sorted(species),
-                             where=f" of model {model.name!r} (sample column)")
-        if col in model._assigned or sid in model._assigned:
-            raise InputError(f"sample column {col!r} is set by an assignment rule and cannot be varied")
-        if not pd.api.types.is_numeric_dtype(samples[col]):
-            raise InputError(f"sample column {col!r} must be numeric")
-    return tuple(samples.columns)
-
-
-def _fingerprint(job: Job, samples: pd.DataFrame, seed) -> str:
-    h = hashlib.sha1()
-    h.update(job.key.encode())
-    h.update(pd.util.hash_pandas_object(samples, index=False).values.tobytes())
-    h.update(json.dumps([repr(job.regimens), [m.name for m in job.metrics], job.grid.tolist(), job.outputs,
-                         job.trajectory_outputs, job.body_weight, job.rtol, job.atol, job.max_steps, seed,
-                         job.equilibrate],
-                        default=str).encode())
-    return h.hexdigest()
+#: columns every result table starts with
+RESERVED_COLUMNS = ("task", "sample", "regimen", "seed", "status", "message")
 
 
 def _progress(total: int, progress):
@@ -81,13 +37,42 @@ def _progress(total: int, progress):
     return tqdm(total=total, unit="sim", desc="ensemble", smoothing=0.05)
 
 
+def _placement(backend) -> tuple[int, bool]:
+    """(worker processes on this machine, whether simulations run in this process) for the memory check."""
+    if isinstance(backend, SerialBackend):
+        return 0, True
+    if isinstance(backend, ProcessBackend):
+        n = backend.n_workers or os.cpu_count() or 1
+        return (n, False) if isinstance(n, int) else (0, False)
+    if isinstance(backend, DaskBackend):
+        if backend.client is not None or backend.address:
+            return 0, False
+        n = backend.n_workers or os.cpu_count() or 1
+        return (n, False) if isinstance(n, int) else (0, False)
+    return 0, False
+
+
+def _n_points(points, times) -> int | None:
+    if times is not None:
+        try:
+            return len(times)
+        except TypeError:
+            return None
+    n = DEFAULT_POINTS if points is None else points
+    return int(n) if isinstance(n, (int, np.integer)) and not isinstance(n, bool) else None
+
+
 def run(model: Model, samples: pd.DataFrame | None = None, *, regimens=None,
         metrics: Sequence[Metric | str] = (), t_end: float | None = None, points: int | None = None,
         times: Sequence[float] | None = None, t_start: float = 0.0, trajectories: Sequence[str] | bool = False,
+        params: Mapping[str, float] | None = None, initial: Mapping[str, float] | None = None,
         body_weight: float | None = None, rtol: float = 1e-6, atol: float = 1e-12, max_steps: int | None = None,
         backend="serial", chunk_size: int = 256, seed: int | None = 0, out=None,
         progress: bool | None = None, equilibrate: float | None = None) -> EnsembleResult:
     """Simulate every row of ``samples`` under every regimen and summarise each simulation.
+
+    Every argument is checked before anything is simulated (metric arguments and times included),
+    so bad input fails at once with one :class:`~qsp.QSPError`, never once per row.
 
     Parameters
     ----------
@@ -99,10 +84,17 @@ def run(model: Model, samples: pd.DataFrame | None = None, *, regimens=None,
         name -> list of Dose, (doses, params) or the name of a regimen in the model's metadata.
     metrics : sequence of Metric or str
         Per-simulation summaries, e.g. ``"cmax:[Cp]"``, ``"value_at:TV:28"``, ``Metric("auc", "[Cp]")``.
+        A string's column is named as typed; a Metric's by its ``name``.
     t_end, points, times, t_start
         Output grid, as in :meth:`Model.simulate` (t_end defaults to the model metadata's).
     trajectories : sequence of str or bool
         Also keep these outputs' time courses (True: the metric outputs).
+    params, initial : mapping, optional
+        Fixed overrides for every row: parameter/compartment values, and initial amounts (``S``) or
+        concentrations (``[S]``). They apply on top of a regimen's own overrides, and a sample
+        column of the same id wins over them.
+    rtol, atol : float
+        Integrator tolerances (checked: 0 < rtol <= 0.1, atol > 0).
     max_steps : int, optional
         CVODE step limit per segment; a simulation that needs more fails (a computational timeout).
     backend : 'serial', 'processes', 'dask' or a backend object
@@ -112,7 +104,8 @@ def run(model: Model, samples: pd.DataFrame | None = None, *, regimens=None,
         Master seed; task ``i`` gets its own seed drawn from it (the same on every backend).
     out : path, optional
         Stream results to this Parquet directory; a run started again with the same path and
-        inputs completes only the missing tasks.
+        inputs completes only the missing tasks (``result.n_reused`` says how many were stored).
+        One run at a time may write to a directory.
     progress : bool, optional
         Show a progress bar (default: only on a terminal).
     equilibrate : float, optional
@@ -121,6 +114,14 @@ def run(model: Model, samples: pd.DataFrame | None = None, *, regimens=None,
     Returns
     -------
     EnsembleResult
+
+    Raises
+    ------
+    QSPError
+        Bad input (InputError, UnknownIdError, DosingError), a request too large for memory, or an
+        output directory of another ensemble or being written by another run.
+    KeyboardInterrupt
+        On Ctrl-C or SIGTERM; the chunks finished so far are kept in ``out`` and workers are stopped.
     """
     started = time.perf_counter()
     if samples is None:
@@ -131,11 +132,16 @@ def run(model: Model, samples: pd.DataFrame | None = None, *, regimens=None,
         raise InputError("samples has no rows")
     samples = samples.reset_index(drop=True)
     metric_list = as_metrics(metrics)
+    rtol, atol = check_tolerances(rtol, atol)
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
+        raise InputError(f"chunk_size must be a positive integer. Got {chunk_size!r}.")
+    chunk_size = int(chunk_size)
+    if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1):
+        raise InputError(f"max_steps must be a positive integer. Got {max_steps!r}.")
     if t_end is None and times is None:
         t_end = model.metadata.get("t_end")
     if points is None and times is None:
         points = model.metadata.get("points")
-    grid, t_start, t_end = _output_grid(t_end, points, times, t_start)
     if trajectories is True:
         keep = tuple(dict.fromkeys(m.output for m in metric_list))
     elif trajectories:
@@ -145,17 +151,29 @@ def run(model: Model, samples: pd.DataFrame | None = None, *, regimens=None,
     outputs = tuple(dict.fromkeys([m.output for m in metric_list] + list(keep)))
     if not outputs:
         raise InputError("give at least one metric (or trajectories=) to report")
+    check_metrics(metric_list, model, None)
     outputs = model._check_outputs(outputs)
-    columns = _columns(model, samples)
-    regs = _regimens(model, regimens)
-    for _, doses, params in regs:  # validate once, at the boundary
-        model._override_keys({k: v for k, v in params.items() if k in model._parameters + model._compartments},
-                             {k: v for k, v in params.items() if k not in model._parameters + model._compartments})
+    columns = inputs.columns(model, samples)
+    clash = [m.name for m in metric_list if m.name in columns or m.name in RESERVED_COLUMNS]
+    if clash:
+        raise InputError(f"metric name {clash[0]!r} is also a column of the table; give the metric another name")
+    fixed = inputs.fixed_overrides(model, params, initial)
+    regs = inputs.regimens(model, regimens, fixed)
+    inputs.check_regimen_overrides(model, regs)
+    equilibrate = _check_equilibrate(equilibrate)
+    backend_obj, owned = get_backend(backend)
+    n_samples, n_reg = len(samples), len(regs)
+    n_tasks = n_samples * n_reg
+    n_points = _n_points(points, times)
+    if n_points is not None:  # before the grid itself is allocated
+        workers, in_process = _placement(backend_obj)
+        check_request(Request(n_tasks=n_tasks, n_points=n_points, n_outputs=len(outputs), n_kept=len(keep),
+                              n_columns=len(columns), n_metrics=len(metric_list), chunk_size=chunk_size,
+                              local_workers=workers, in_process=in_process, streamed=out is not None))
+    grid, t_start, t_end = _output_grid(t_end, points, times, t_start)
+    check_metrics(metric_list, model, grid)
+    for _, doses, _ in regs:
         model._schedule(doses, body_weight, t_start, t_end)
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise InputError(f"chunk_size must be a positive integer. Got {chunk_size!r}.")
-    if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):
-        raise InputError(f"max_steps must be a positive integer. Got {max_steps!r}.")
     if body_weight is None:
         body_weight = model.metadata.get("body_weight")
 
@@ -165,17 +183,43 @@ def run(model: Model, samples: pd.DataFrame | None = None, *, regimens=None,
     job = Job(sbml=sbml, name=model.name, metadata=model.metadata, key=sbml_key(sbml), columns=columns,
               regimens=tuple((n, d, tuple(sorted(p.items()))) for n, d, p in regs), grid=grid,
               t_start=t_start, t_end=t_end, outputs=outputs, metrics=metric_list, trajectory_outputs=keep,
-              body_weight=body_weight, rtol=float(rtol), atol=float(atol), max_steps=max_steps,
-              stochastic=bool(model._doc.isPackageEnabled("distrib")), equilibrate=_check_equilibrate(equilibrate))
-
-    n_samples, n_reg = len(samples), len(regs)
-    n_tasks = n_samples * n_reg
+              body_weight=body_weight, rtol=rtol, atol=atol, max_steps=max_steps,
+              stochastic=bool(model._doc.isPackageEnabled("distrib")), equilibrate=equilibrate,
+              treatment=tuple(tuple(k for k in p if k not in fixed) for _, _, p in regs))
     seeds = np.random.default_rng(seed).integers(0, 2**31 - 1, size=n_tasks)
     values = samples.to_numpy(dtype=float) if columns else np.empty((n_samples, 0))
-    store = PartStore(out, _fingerprint(job, samples, seed)) if out is not None else None
-    todo = np.arange(n_tasks, dtype=np.int64)
-    if store is not None:
-        todo = np.setdiff1d(todo, store.done_tasks(), assume_unique=True)
+
+    with sigterm_as_interrupt():
+        store = PartStore(out, inputs.fingerprint(job, samples, seed)) if out is not None else None
+        try:
+            todo = np.arange(n_tasks, dtype=np.int64)
+            if store is not None:
+                todo = np.setdiff1d(todo, store.done_tasks(), assume_unique=True)
+            frames, traj_frames = _execute(job, backend_obj, owned, todo, values, seeds, samples, regs, chunk_size,
+                                           store, progress)
+        finally:
+            if store is not None:
+                store.close()
+    names = [m.name for m in metric_list]
+    n_reused = n_tasks - len(todo)
+    if store is not None:  # streamed: the table stays on disk until asked for, so memory stays flat
+        result = EnsembleResult(None, None, names, time.perf_counter() - started, store=store, n_tasks=n_tasks,
+                                n_failed=store.count_failed(), has_trajectories=bool(keep), n_reused=n_reused)
+    else:
+        table = pd.concat(frames, ignore_index=True).sort_values("task").reset_index(drop=True)
+        traj = (pd.concat(traj_frames, ignore_index=True).sort_values(["task", "time"]).reset_index(drop=True)
+                if keep else None)
+        result = EnsembleResult(table, traj, names, time.perf_counter() - started)
+    if result.n_failed:
+        warnings.warn(f"{result.n_failed} of {n_tasks} simulations failed; see result.failures",
+                      QSPWarning, stacklevel=2)
+    return result
+
+
+def _execute(job: Job, backend_obj, owned: bool, todo: np.ndarray, values: np.ndarray, seeds: np.ndarray,
+             samples: pd.DataFrame, regs, chunk_size: int, store: PartStore | None, progress):
+    """Run the tasks ``todo``; stream each chunk to ``store`` or collect (frames, trajectory frames)."""
+    n_reg = len(regs)
 
     def chunks():
         for start in range(0, len(todo), chunk_size):
@@ -183,13 +227,13 @@ def run(model: Model, samples: pd.DataFrame | None = None, *, regimens=None,
             sample, regimen = task // n_reg, task % n_reg
             yield Chunk(task, sample, regimen, values[sample], seeds[task])
 
-    backend_obj, owned = get_backend(backend)
     bar = _progress(len(todo), progress)
     frames, traj_frames = [], []
+    results = backend_obj.map(run_chunk, job, chunks())
     try:
-        for res in backend_obj.map(run_chunk, job, chunks()):
+        for res in results:
             df = _frame(res, job, samples, regs, n_reg, seeds)
-            tf = _traj_frame(res, job) if keep else None
+            tf = _traj_frame(res, job) if job.trajectory_outputs else None
             if store is not None:
                 if tf is not None:
                     store.write(tf, kind="traj")
@@ -201,23 +245,16 @@ def run(model: Model, samples: pd.DataFrame | None = None, *, regimens=None,
             if bar is not None:
                 bar.update(len(res.task))
     finally:
-        if bar is not None:
-            bar.close()
-        if owned:
-            backend_obj.close()
-    names = [m.name for m in metric_list]
-    if store is not None:  # streamed: the table stays on disk until asked for, so memory stays flat
-        result = EnsembleResult(None, None, names, time.perf_counter() - started, store=store, n_tasks=n_tasks,
-                                n_failed=store.count_failed(), has_trajectories=bool(keep))
-    else:
-        table = pd.concat(frames, ignore_index=True).sort_values("task").reset_index(drop=True)
-        traj = (pd.concat(traj_frames, ignore_index=True).sort_values(["task", "time"]).reset_index(drop=True)
-                if keep else None)
-        result = EnsembleResult(table, traj, names, time.perf_counter() - started)
-    if result.n_failed:
-        warnings.warn(f"{result.n_failed} of {n_tasks} simulations failed; see result.failures",
-                      QSPWarning, stacklevel=2)
-    return result
+        close = getattr(results, "close", None)
+        try:
+            if close is not None:
+                close()  # stops a backend's workers when the loop ended early (an interrupt)
+        finally:
+            if bar is not None:
+                bar.close()
+            if owned:
+                backend_obj.close()
+    return frames, traj_frames
 
 
 def _frame(res: ChunkResult, job: Job, samples: pd.DataFrame, regs, n_reg: int, seeds) -> pd.DataFrame:
@@ -244,5 +281,3 @@ def _traj_frame(res: ChunkResult, job: Job) -> pd.DataFrame:
     for j, name in enumerate(job.trajectory_outputs):
         df[name] = res.trajectories[:, :, j].ravel()
     return df
-
-

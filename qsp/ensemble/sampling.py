@@ -16,6 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import InputError
+from .memory import check_array
 
 DISTRIBUTIONS = ("uniform", "loguniform", "normal", "lognormal")
 
@@ -60,8 +61,9 @@ def sample_parameters(ranges: Mapping[str, Mapping], n: int, *, seed: int | None
     ranges = check_ranges(ranges)
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise InputError(f"n must be a positive integer. Got {n!r}.")
-    rng = np.random.default_rng(seed)
     d = len(ranges)
+    check_array(2 * int(n) * d, f"{n} parameter sets of {d} parameters")
+    rng = np.random.default_rng(seed)
     if method == "random":
         u = rng.random((n, d))
     elif method == "lhs":
