@@ -2,7 +2,7 @@
 
 >>> import qsp
 >>> m = qsp.load_model("trimeric")
->>> res = m.simulate(21, doses=[qsp.Dose("D_c", 1, unit="mg/kg", every=7, count=3)])
+>>> res = m.simulate(21, doses=[qsp.Dose("Cp", 1, unit="mg/kg", every=7, count=3)])
 >>> res.to_pandas().head()
 """
 
