@@ -18,21 +18,17 @@ from .dosing import Dose, Schedule, as_dose_list, build_schedule
 from .errors import DosingError, InputError, ModelError, QSPWarning, UnknownIdError
 from .initial_state import compile_plan, compile_triggers
 from .result import SimulationResult
-from .simulation import integrate
+from .instance import WarmInstance
+from .arguments import MAX_VALUES, _as_mapping, _check_equilibrate, _finite, _output_grid, check_tolerances
 from .units import substance_unit, to_model_amount
 
 __all__ = ["Model", "load_model"]
 
 _ANTIMONY_SUFFIXES = {".ant", ".antimony", ".txt"}
 _SBML_SUFFIXES = {".xml", ".sbml"}
-DEFAULT_POINTS = 101
-#: Most output points one simulation may have, and most values (points x outputs) it may return;
-#: larger requests are refused up front rather than exhausting memory.
-MAX_POINTS = 10_000_000
-MAX_VALUES = 50_000_000
 
 
-class Model:
+class Model(WarmInstance):
     """A compiled SBML model with one warm libRoadRunner instance.
 
     Build one with :meth:`from_file`, :meth:`from_sbml`, :meth:`from_antimony`,
@@ -432,223 +428,6 @@ class Model:
         mw = dose.molecular_weight or self._drug_mw.get(dose.target)
         return to_model_amount(dose.amount, dose.unit, substance_unit(self._doc.getModel(), dose.target),
                                molecular_weight=mw, body_weight=body_weight, species=dose.target)
-
-    def _run(self, grid, t_start, t_end, outputs, overrides, schedule, rtol, atol,
-             equilibrate: float | None = None, treatment: Iterable[str] = ()) -> np.ndarray:
-        """Simulate with checked arguments; ``treatment`` names the overrides that belong to the regimen.
-
-        With ``equilibrate``, the pre-run sees the other overrides only, and time-triggered events are
-        held back during it; the regimen's overrides are set when the dosed run starts.
-        """
-        with engine.quiet():
-            if equilibrate:
-                held = {k: overrides[k] for k in treatment if k in overrides}
-                base = {k: v for k, v in overrides.items() if k not in held}
-                self._start(base, outputs, rtol, atol)
-                self._equilibrate(t_start, equilibrate, held)
-            else:
-                self._start(overrides, outputs, rtol, atol)
-            return integrate(self._rr, grid, t_start, t_end, schedule, len(outputs))
-
-    def _start(self, overrides: dict[str, float], outputs, rtol: float, atol: float) -> None:
-        """Bring the instance to the model's initial state with ``overrides`` applied."""
-        # A fresh instance needs no reset (and libRoadRunner's reset queues t=0 events again); a used one is
-        # reset, unless it has delayed events: those may still be pending from the last call and no reset
-        # clears them, so it is rebuilt (from libRoadRunner's compiled-model cache: ~1 ms).
-        fresh = not self._used
-        if self._used and self._has_delayed_events:
-            self._rr = self._compile(self._sim_sbml)
-            self._selection = self._tolerances = None
-            self._dirty = {}
-            fresh = True
-        self._used = True
-        rr = self._rr
-        slow = {k: v for k, v in overrides.items() if k.strip("[]") in self._ia_inputs} if self._ia_plan is None \
-            else {}
-        self._prepare(slow, outputs, rtol, atol, reset=not fresh)
-        fast = {k: v for k, v in overrides.items() if k not in slow}
-        if fast:
-            watched = [t for t in self._triggers if any(k.strip("[]") in t.reads for k in fast)]
-            # libRoadRunner settles which events fire at the start when it resets (at t = 0, whatever
-            # t_start), from the values then. An override that turns a trigger on or off there is set as
-            # an init() value instead, so that the reset sees it.
-            before = [t.expr is not None and t.value(rr, 0.0) for t in watched]
-            self._set_fast_overrides(fast, overrides)
-            if any(t.expr is None or t.value(rr, 0.0) != b for t, b in zip(watched, before)):
-                slow = {**slow, **{k: v for k, v in fast.items()
-                                   if any(k.strip("[]") in t.reads for t in watched)}}
-                self._prepare(slow, outputs, rtol, atol, reset=True)
-                fast = {k: v for k, v in overrides.items() if k not in slow}
-                self._set_fast_overrides(fast, overrides)
-
-    def _equilibrate(self, t_start: float, duration: float, held: dict[str, float]) -> None:
-        """Run undosed for ``duration`` with time-triggered events held back, then set ``held`` values.
-
-        The clock goes back to ``t_start`` when the dosed run starts; the state reached is kept.
-        """
-        from .simulation import _simulate
-
-        rr = self._rr
-        if self._time_gate:
-            engine.set_value(rr, self._time_gate, 1.0)
-        try:
-            _simulate(rr, np.array([t_start, t_start + duration]))
-        finally:
-            if self._time_gate:
-                engine.set_value(rr, self._time_gate, 0.0)
-        for key, value in held.items():
-            engine.set_value(rr, key, value)
-
-    def _prepare(self, slow: dict[str, float], outputs, rtol: float, atol: float, *, reset: bool) -> None:
-        """Set ``slow`` overrides as init() values, selections and tolerances, and reset if needed."""
-        rr = self._rr
-        changed = self._set_slow_overrides(slow)
-        if self._selection != outputs:
-            engine.set_selections(rr, outputs)
-            self._selection = outputs
-        if self._tolerances != (rtol, atol):
-            self._tolerances = None  # unknown until both are set: a refused value must not be cached
-            engine.set_tolerances(rr, rtol, atol)
-            self._tolerances = (rtol, atol)
-        if changed or reset:
-            engine.reset_all(rr)
-
-    def _set_slow_overrides(self, slow: dict[str, float]) -> bool:
-        """Change compiled initial values (``init()``), restoring those of earlier calls not in ``slow``.
-
-        libRoadRunner regenerates the model for such a change (tens of ms), so only overrides that
-        need it take this path: those read by initial assignments qsp cannot evaluate itself, and
-        those that turn an event trigger on or off at the start time.
-        """
-        rr, dirty = self._rr, self._dirty
-        if not slow and not dirty:
-            return False
-        changed = False
-        for key in [k for k in dirty if k not in slow]:
-            engine.set_value(rr, f"init({key})", self._defaults[key])
-            del dirty[key]
-            changed = True
-        for key, value in slow.items():
-            if dirty.get(key) != value:
-                try:
-                    engine.set_value(rr, f"init({key})", value)
-                except RuntimeError as exc:
-                    raise InputError(f"cannot override {key!r} of model {self.name!r}: libRoadRunner refused to "
-                                     f"set its initial value ({' '.join(str(exc).split())[:200]})") from None
-                dirty[key] = value
-                changed = True
-        if changed:  # regeneration resets selections and integrator settings
-            self._selection = None
-            self._tolerances = None
-        return changed
-
-    def _set_fast_overrides(self, fast: dict[str, float], overrides: dict[str, float]) -> None:
-        """Set ``fast`` overrides on the reset state; a resized compartment keeps its species' initial
-        concentrations (unless ``overrides`` sets them); initial assignments are evaluated again."""
-        rr = self._rr
-        ordered = sorted(fast.items(), key=lambda kv: kv[0] not in self._conc_species)
-        plan = self._ia_plan
-        reassign = False
-        for key, value in ordered:
-            if key.strip("[]") in self._ia_inputs:
-                reassign = True
-            if key in self._conc_species:
-                kept = {f"[{s}]": engine.get_value(rr, f"[{s}]") for s in self._conc_species[key]}
-                engine.set_value(rr, key, value)
-                for sel, conc in kept.items():
-                    if sel not in overrides:
-                        engine.set_value(rr, sel, conc)
-            else:
-                engine.set_value(rr, key, value)
-        if reassign and plan is not None:  # initial assignments read an override: evaluate them again
-            plan.apply(rr, keep={k.strip("[]") for k in overrides})
-
-
-#: Largest relative tolerance accepted: above it CVODE's answers are no longer approximations.
-MAX_RTOL = 0.1
-
-
-def check_tolerances(rtol, atol) -> tuple[float, float]:
-    """Return (rtol, atol) as floats after checking both are finite and positive, with rtol < 0.1.
-
-    Raises
-    ------
-    InputError
-    """
-    rtol = _finite(rtol, "rtol")
-    atol = _finite(atol, "atol")
-    if not 0 < rtol <= MAX_RTOL:
-        raise InputError(f"rtol (relative tolerance) must be in (0, {MAX_RTOL:g}]. Got {rtol!r} instead.")
-    if not atol > 0:
-        raise InputError(f"atol (absolute tolerance) must be > 0. Got {atol!r} instead.")
-    return rtol, atol
-
-
-def _as_mapping(value, what: str) -> Mapping:
-    """``value`` as a mapping of ids to numbers (None: empty), or an InputError naming ``what``."""
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise InputError(f"{what} must be a mapping of ids to values, e.g. {{'k': 1.0}}. "
-                         f"Got {type(value).__name__} instead.")
-    for key in value:
-        if not isinstance(key, str):
-            raise InputError(f"{what} keys must be id strings. Got {key!r} instead.")
-    return value
-
-
-def _check_equilibrate(value) -> float | None:
-    if value is None:
-        return None
-    v = _finite(value, "equilibrate")
-    if v < 0:
-        raise InputError(f"equilibrate must be a duration >= 0. Got {value!r} instead.")
-    return v or None
-
-
-def _finite(value, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise InputError(f"{what} must be a number. Got {value!r} instead.")
-    v = float(value)
-    if not math.isfinite(v):
-        raise InputError(f"{what} must be finite. Got {value!r} instead.")
-    return v
-
-
-def _output_grid(t_end, points, times, t_start) -> tuple[np.ndarray, float, float]:
-    t_start = _finite(t_start, "t_start")
-    if times is not None:
-        if points is not None:
-            raise InputError("give either points= or times=, not both")
-        try:
-            grid = np.asarray(times, dtype=float).ravel()
-        except (TypeError, ValueError):
-            raise InputError("times must be a sequence of numbers") from None
-        if grid.size == 0 or not np.isfinite(grid).all():
-            raise InputError("times must be a non-empty sequence of finite numbers")
-        if grid.size > MAX_POINTS:
-            raise InputError(f"times has {grid.size} points, more than the {MAX_POINTS:,} one simulation may have")
-        if grid.size > 1 and not (np.diff(grid) > 0).all():
-            raise InputError("times must be strictly increasing")
-        if grid[0] < t_start:
-            raise InputError(f"times start at {grid[0]:g}, before t_start={t_start:g}")
-        t_end = float(grid[-1]) if t_end is None else _finite(t_end, "t_end")
-        if grid[-1] > t_end:
-            raise InputError(f"times end at {grid[-1]:g}, after t_end={t_end:g}")
-    else:
-        if t_end is None:
-            raise InputError("give t_end (or times=)")
-        t_end = _finite(t_end, "t_end")
-        n = DEFAULT_POINTS if points is None else points
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-            raise InputError(f"points must be an integer >= 2. Got {points!r} instead.")
-        if n > MAX_POINTS:
-            raise InputError(f"points={n} is more than the {MAX_POINTS:,} output points one simulation may "
-                             "have; use fewer points or times= at the instants needed")
-        grid = np.linspace(t_start, t_end, int(n))
-    if t_end <= t_start:
-        raise InputError(f"t_end must be after t_start. Got t_start={t_start:g}, t_end={t_end:g}.")
-    return grid, t_start, t_end
 
 
 def load_model(source: str | os.PathLike) -> Model:

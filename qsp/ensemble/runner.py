@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, QSPWarning
-from ..model import DEFAULT_POINTS, Model, _check_equilibrate, _output_grid, check_tolerances
+from ..arguments import DEFAULT_POINTS, _check_equilibrate, _output_grid, check_tolerances
+from ..model import Model
 from . import inputs
 from .backends import DaskBackend, ProcessBackend, SerialBackend, get_backend
 from .interrupt import sigterm_as_interrupt
