@@ -11,6 +11,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 
 from .atomic import atomic_path, atomic_write
@@ -21,7 +22,21 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 
 
+#: Option values may start with '-' and a digit (``--grid -1:1:5``); argparse otherwise reads them as options.
+NEGATIVE_VALUE = re.compile(r"^-\.?\d")
+
+
+def allow_negative_values(parser: argparse.ArgumentParser) -> None:
+    """Let option values of ``parser`` start with '-' and a digit (``--grid=-1:1:5`` works regardless)."""
+    if hasattr(parser, "_negative_number_matcher"):
+        parser._negative_number_matcher = NEGATIVE_VALUE
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        allow_negative_values(self)
+
     def error(self, message):  # one line, no usage dump
         self.exit(EXIT_USAGE, f"qsp: error: {message} (see '{self.prog} --help')\n")
 

@@ -1,10 +1,16 @@
-"""Rich display of models in notebooks (``_repr_html_``): a summary, not the whole model."""
+"""Rich display in notebooks (``_repr_html_``): a model's summary, and the title-and-table form that
+analysis results use (a line of key facts and the head of the main table)."""
 
 from __future__ import annotations
 
+import html
 from html import escape
+from typing import TYPE_CHECKING
 
-__all__ = ["model_html", "TABLE_ROWS"]
+if TYPE_CHECKING:
+    import pandas
+
+__all__ = ["model_html", "table_html", "TABLE_ROWS", "MAX_ROWS"]
 
 #: Rows of the species and parameter tables shown in a model's summary.
 TABLE_ROWS = 8
@@ -62,3 +68,18 @@ def model_html(model) -> str:
              f"<table>{_rows(facts)}</table>",
              _table("species", model.species), _table("parameters", model.parameters), "</div>"]
     return "".join(parts)
+
+
+#: Rows of the main table shown in a notebook.
+MAX_ROWS = 20
+
+
+def table_html(title: str, table: "pandas.DataFrame | None", facts: str = "", max_rows: int = MAX_ROWS) -> str:
+    """``<p><b>title</b> facts</p>`` and the first ``max_rows`` rows of ``table`` as an HTML table."""
+    head = f"<p><b>{html.escape(title, quote=False)}</b>{': ' + html.escape(facts, quote=False) if facts else ''}</p>"
+    if table is None:
+        return head
+    shown = table.head(max_rows)
+    more = len(table) - len(shown)
+    tail = f"<p>... {more} more rows (to_pandas() for all {len(table)})</p>" if more > 0 else ""
+    return head + shown.to_html(max_cols=30, float_format=lambda v: f"{v:.6g}") + tail

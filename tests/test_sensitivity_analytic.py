@@ -67,6 +67,11 @@ def test_sobol_ishigami_within_ci_with_processes_backend(ishigami):
             assert abs(value - truth) < 0.05, (p, idx, value)
     # the unused parameter: exactly zero (its column never changes the output)
     assert df.loc[("x4", "S1"), "value"] == 0 and df.loc[("x4", "ST"), "value"] == 0
+    # the table of docs/sensitivity.md
+    shown = {("x1", "S1"): (0.301, 0.063), ("x2", "S1"): (0.453, 0.056), ("x3", "S1"): (0.006, 0.057),
+             ("x1", "ST"): (0.569, 0.080), ("x2", "ST"): (0.451, 0.039), ("x3", "ST"): (0.248, 0.023)}
+    for key, (value, conf) in shown.items():
+        assert tuple(df.loc[key, ["value", "conf"]]) == pytest.approx((value, conf), abs=5e-4), key
 
 
 def test_sobol_second_order_ishigami(ishigami):
@@ -85,6 +90,10 @@ def test_sobol_g_function():
                           points=2)
     s1, st = g_truth()
     assert np.round(s1, 4).tolist() == [0.7165, 0.1791, 0.0237, 0.0072]
+    assert np.round(st, 4).tolist() == [0.7874, 0.2423, 0.0343, 0.0105]
+    # the table of docs/sensitivity.md
+    assert [res.value(p, "S1") for p in ranges] == pytest.approx([0.708, 0.178, 0.025, 0.015], abs=5e-4)
+    assert [res.value(p, "ST") for p in ranges] == pytest.approx([0.788, 0.241, 0.034, 0.010], abs=5e-4)
     for i, p in enumerate(ranges):
         for idx, truth in (("S1", s1[i]), ("ST", st[i])):
             value = res.value(p, idx)
@@ -107,6 +116,9 @@ def test_efast_ishigami(ishigami):
         assert res.value(p, "S1") == pytest.approx(ISHIGAMI_S1[p], abs=0.03)
         assert res.value(p, "ST") == pytest.approx(ISHIGAMI_ST[p], abs=0.04)
     assert res.value("x4", "S1") < 0.01
+    # the values of docs/sensitivity.md
+    assert [res.value(p, "S1") for p in ("x1", "x2", "x3")] == pytest.approx([0.308, 0.443, 0.025], abs=5e-4)
+    assert [res.value(p, "ST") for p in ("x1", "x2", "x3")] == pytest.approx([0.555, 0.449, 0.244], abs=5e-4)
 
 
 def test_moment_independent_methods_rank_the_unused_parameter_last(ishigami):

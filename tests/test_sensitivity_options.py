@@ -13,7 +13,7 @@ from scipy import stats
 
 import qsp
 from qsp import sensitivity
-from qsp.sensitivity import Problem
+from qsp.sensitivity import UNBOUNDED_TAIL, Problem
 
 RANGES = {"u": {"low": 1, "high": 3, "distribution": "uniform"},
           "lu": {"low": 0.1, "high": 10, "distribution": "loguniform"},
@@ -29,6 +29,9 @@ def test_unit_cube_maps_through_qsp_inverse_cdfs():
     assert v.iloc[1, :2].tolist() == pytest.approx([1, 0.1]) and v.iloc[2, :2].tolist() == pytest.approx([3, 10])
     assert v.iloc[3, 2:].tolist() == pytest.approx([2.0, 8.0])                # mean + 2 sd (log scale)
     assert v.iloc[1, 2] == pytest.approx(-3.0) and v.iloc[2, 3] == pytest.approx(2.0 * math.exp(3 * math.log(16) / 4))
+    # the clipping stated in docs/sensitivity.md: [0.00135, 0.99865], 0.27 % of the mass
+    assert (round(UNBOUNDED_TAIL, 5), round(1 - UNBOUNDED_TAIL, 5)) == (0.00135, 0.99865)
+    assert round(200 * UNBOUNDED_TAIL, 2) == 0.27
 
 
 @pytest.mark.parametrize("method,n", [("sobol", 64), ("morris", 10), ("efast", 65), ("delta", 64), ("pawn", 64)])
@@ -75,7 +78,7 @@ def test_time_course_indices_equal_salib_at_each_time_point(pk1_text):
     unit = sensitivity.sample(p, "sobol", 256, seed=4)
     runs = qsp.ensemble.run(pk, p.values(unit), regimens={"r": [qsp.Dose("A", 100)]}, metrics=["value_at:[A]:5"],
                             t_end=10, points=41)
-    si = salib_sobol.analyze(p.salib(), runs.table["value_at([A],at=5.0)"].to_numpy(), calc_second_order=False,
+    si = salib_sobol.analyze(p.salib(), runs.table[runs.metrics[0]].to_numpy(), calc_second_order=False,
                              seed=1)
     at5 = df[df.time == 5.0].set_index(["parameter", "index"])["value"]
     assert [at5[("k", "S1")], at5[("V", "S1")]] == pytest.approx(list(si["S1"]), rel=1e-6)

@@ -8,6 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from qsp.ensemble.metrics import Metric
+
 ROOT = Path(__file__).resolve().parents[1]
 PEMBRO_BEV = ["synergy", "pembro_bev", "--drug", "A1:mg/kg", "--drug", "A2:mg/kg",
               "--schedule", "time=3,every=3,count=5", "--schedule", "time=0,every=3,count=6"]
@@ -25,7 +27,8 @@ def test_case_study_grid_to_csv_and_figure(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "20 dose pairs" in r.stderr
     t = pd.read_csv(out)
-    assert len(t) == 20 and {"hsa", "bliss", "loewe", "lsd", "count", "robust", "auc([C1])"} <= set(t.columns)
+    auc = Metric.parse("auc:[C1]").name  # the column of the extra metric
+    assert len(t) == 20 and {"hsa", "bliss", "loewe", "lsd", "count", "robust", auc} <= set(t.columns)
     exp = t[(t.d1 == 10) & (t.d2 == 1)].iloc[0]
     assert exp.tgi == pytest.approx(0.9127, abs=5e-5)
     assert exp.E1 == pytest.approx(0.6742, abs=5e-5) and exp.E2 == pytest.approx(0.3084, abs=5e-5)

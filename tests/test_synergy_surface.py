@@ -86,7 +86,8 @@ def test_surface_is_one_ensemble_run_and_matches_model_simulate(pembro_bev):
     # the extra metric is the same AUC as on a direct simulation
     res = pembro_bev.simulate(35, points=141, outputs=["[C1]"], doses=PEMBRO.part(4.0)[0] + BEV.part(1.0)[0],
                               rtol=1e-8, atol=1e-12)
-    assert s.extras["auc([C1])"][0, 1, 1] == pytest.approx(metrics.auc(res.time, res["[C1]"]), rel=1e-9)
+    (auc,) = s.extras.values()  # the one extra metric
+    assert auc[0, 1, 1] == pytest.approx(metrics.auc(res.time, res["[C1]"]), rel=1e-9)
     tidy = s.to_pandas()
     assert len(tidy) == 6 and list(tidy.columns[:6]) == ["sample", "i", "j", "d1", "d2", "effect"]
 
@@ -152,7 +153,8 @@ def test_treatment_schedules_and_grids():
 
 @pytest.mark.parametrize("bad, match", [
     ("0.4:10.9:3", "two axes"), ("a:1:3,0:1:3", "numbers"), ("1:2:3:cubic,0:1:3", "MIN:MAX:N"),
-    ("2:1:3,0:1:3", "low <= high"), ("0:1:3:log,0:1:3", "log grid"),
+    ("2:1:3,0:1:3", "MIN <= MAX"), ("-1:1:5,0:1:3", "0 <= MIN"), ("0:1:3:log,0:1:3", "log axis needs MIN > 0"),
+    ("0:1:0,0:1:3", "N must be >= 1"),
 ])
 def test_bad_grids_are_refused(bad, match):
     with pytest.raises(QSPError, match=match):

@@ -178,7 +178,7 @@ def test_simulate_weighted_rates(work):
 @pytest.mark.parametrize("args, message", [
     (["generate", "analytic.ant", "--spec", "missing.toml", "--out", "x.csv"], "does not exist"),
     (["generate", "analytic.ant", "--spec", "spec.toml", "--method", "sample", "--target", "target.toml",
-      "--out", "x.csv"], "use method='mh'"),
+      "--out", "x.csv"], "use --method mh"),
     (["generate", "nosuchmodel", "--spec", "spec.toml", "--out", "x.csv"], "nosuchmodel"),
     (["generate", "analytic.ant", "--spec", "spec.toml", "--n", "0", "--out", "x.csv"], "must be > 0"),
     (["select", "missing.parquet", "--target", "target.toml", "--out", "v.csv"], "does not exist"),
@@ -237,3 +237,32 @@ def test_tritherapy_example_runs_from_the_cli(tmp_path):
         assert resp["count"] == grp["category"].isin(["CR", "PR"]).sum() and resp["n"] == len(grp)
         assert (resp["ci_low"], resp["ci_high"]) == pytest.approx(vpop.wilson_interval(resp["count"], len(grp)))
     assert (out / "waterfall.png").exists() and (out / "spider.png").exists()
+
+
+KILLED = """model killed
+  species V = 100; species D = 0
+  kill = 0.5
+  J1: V -> ; kill * D * V
+  J2: D -> ; D
+end"""
+
+
+def test_simulate_dosed_arms_beyond_the_metadata_regimens(work):
+    # A bolus of D at t = 0: D = A e^-t, so ln(V/100) = -kill * A (1 - e^-t); best change at t = 5.
+    (work / "killed.ant").write_text(KILLED)
+    pd.DataFrame({"kill": [0.1, 0.5]}).to_csv(work / "killed_vps.csv", index=False)
+    r = qsp_cli("vpop", "simulate", "killed.ant", "--vps", "killed_vps.csv", "--arm", "control",
+                "--arm-dose", "low", "target=D,amount=2", "--arm-dose", "high", "target=D,amount=2",
+                "--arm-dose", "high", "target=D,amount=2,time=1", "--tumour", "V", "--t-end", 5, "--points", 51,
+                "--out", "killed_trial.csv", cwd=work)
+    assert r.returncode == 0, r.stderr
+    p = pd.read_csv(work / "killed_trial.csv")
+    kill = np.array([0.1, 0.5])
+    low = 100 * (np.exp(-kill * 2 * (1 - np.exp(-5))) - 1)
+    high = 100 * (np.exp(-kill * 2 * ((1 - np.exp(-5)) + (1 - np.exp(-4)))) - 1)
+    assert p[p.regimen == "control"]["best_percent_change"].to_numpy() == pytest.approx([0, 0], abs=1e-6)
+    assert p[p.regimen == "low"]["best_percent_change"].to_numpy() == pytest.approx(low, abs=1e-3)
+    assert p[p.regimen == "high"]["best_percent_change"].to_numpy() == pytest.approx(high, abs=1e-3)
+    r = qsp_cli("vpop", "simulate", "killed.ant", "--vps", "killed_vps.csv", "--arm-dose", "x", "target=D",
+                "--tumour", "V", "--t-end", 5, "--out", "bad.csv", cwd=work)
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1 and "--arm-dose x" in r.stderr

@@ -15,8 +15,9 @@ import pandas as pd
 
 from ..ensemble.metrics import as_metrics
 from ..errors import QSPError
+from ..option_names import option
 from .evaluate import FAILURE_POLICIES, apply_failure_policy, simulate
-from .gsa import _options, analysis_seed, analyze, as_problem
+from .gsa import _options, analysis_seed, analyze, as_problem, check_study_size, size_text
 from .methods import get_method
 from .result import ConvergenceResult
 from .timecourse import check_method
@@ -29,12 +30,13 @@ def convergence(model, method: str = "sobol", ns: Sequence[int] = (64, 128, 256,
                 backend="serial", seed: int = 0, equilibrate=None, on_failure: str = "raise",
                 second_order: bool = False, num_levels: int = 4, harmonics: int = 4, slices: int = 10,
                 conf_level: float = 0.95, num_resamples: int = 100, rtol: float = 1e-6, atol: float = 1e-12,
-                max_steps=None, body_weight=None, chunk_size: int = 256) -> ConvergenceResult:
+                max_steps=None, body_weight=None, chunk_size: int = 256, progress: bool | None = None,
+                out=None) -> ConvergenceResult:
     """Recompute the indices of :func:`qsp.sensitivity.gsa` for each sample size in ``ns``.
 
     Parameters are those of :func:`qsp.sensitivity.gsa`; ``ns`` are the method's sample sizes (Sobol:
     powers of 2, e.g. 2^6..2^10). Simulations: the largest design for Sobol/Morris (nested prefixes),
-    the sum of all designs otherwise.
+    the sum of all designs otherwise. ``progress`` and ``out`` (simulation store, resumable) as in gsa.
 
     Returns
     -------
@@ -48,14 +50,22 @@ def convergence(model, method: str = "sobol", ns: Sequence[int] = (64, 128, 256,
     if not ns:
         raise QSPError("ns must list at least one sample size")
     if on_failure not in FAILURE_POLICIES:
-        raise QSPError(f"on_failure must be one of {FAILURE_POLICIES}. Got {on_failure!r}.")
+        raise QSPError(f"{option('on_failure')} must be one of {FAILURE_POLICIES}. Got {on_failure!r}.")
     if timecourse is not None:
         check_method(method)
     elif not as_metrics(metrics):
-        raise QSPError("give at least one metric or timecourse='OUTPUT'")
+        raise QSPError(f"give at least one metric ({option('metrics', 'auc:[Cp]')}) or "
+                       f"{option('timecourse', 'OUTPUT')}")
     options = _options(method, second_order, num_levels, harmonics, slices)
     for n in ns:
         module.check_n(n, problem, **options)
+    rows = (module.n_runs(problem, ns[-1], **options) if module.NESTED
+            else sum(module.n_runs(problem, n, **options) for n in ns))
+    grid_points = (len(times) if times is not None else points or model.metadata.get("points")) or 101
+    check_study_size(rows, problem.n_params,
+                     f"{option('ns', ns)} ({size_text(rows, points, grid_points, timecourse is not None)})",
+                     n_columns=len(as_metrics(metrics)), points=grid_points, timecourse=timecourse is not None,
+                     bootstrap=num_resamples if method == "sobol" else 0)
     if module.NESTED:
         unit = module.sample(problem, ns[-1], seed=seed, **options)
         spans = {n: (0, module.rows_for(problem, n, **options)) for n in ns}
@@ -69,7 +79,8 @@ def convergence(model, method: str = "sobol", ns: Sequence[int] = (64, 128, 256,
         unit = np.concatenate(parts)
     ev = simulate(model, problem.values(unit), metrics=metrics, timecourse=timecourse, regimen=regimen, t_end=t_end,
                   points=points, times=times, backend=backend, seed=seed, equilibrate=equilibrate, rtol=rtol,
-                  atol=atol, max_steps=max_steps, body_weight=body_weight, chunk_size=chunk_size)
+                  atol=atol, max_steps=max_steps, body_weight=body_weight, chunk_size=chunk_size,
+                  progress=progress, out=out)
     y = apply_failure_policy(ev, on_failure)
     frames = []
     for n in ns:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .. import ensemble
 from ..errors import QSPError, QSPWarning
+from ..option_names import offered, option
 
 __all__ = ["Evaluation", "simulate", "apply_failure_policy", "FAILURE_POLICIES"]
 
@@ -34,6 +36,7 @@ class Evaluation:
     n_simulations: int
     wall_seconds: float
     table: pd.DataFrame = field(repr=False, default=None)
+    n_reused: int = 0
 
 
 def _regimens(regimen):
@@ -42,21 +45,36 @@ def _regimens(regimen):
     return {regimen if isinstance(regimen, str) else "regimen": regimen}
 
 
+def stored_tasks(out) -> int:
+    """Simulations already in an ensemble store directory (0 when there is none yet)."""
+    if out is None:
+        return 0
+    path = Path(out)
+    if not path.is_dir() or not any(path.glob("part-*.parquet")):
+        return 0
+    return int(pd.read_parquet(path, columns=["task"])["task"].nunique())
+
+
 def simulate(model, samples: pd.DataFrame, *, metrics=(), timecourse: str | None = None, regimen=None,
              t_end=None, points=None, times=None, backend="serial", seed=0, equilibrate=None, rtol=1e-6,
-             atol=1e-12, max_steps=None, body_weight=None, chunk_size=256) -> Evaluation:
+             atol=1e-12, max_steps=None, body_weight=None, chunk_size=256, progress: bool | None = None,
+             out=None) -> Evaluation:
     """Run every row of ``samples`` once (one :func:`qsp.ensemble.run` call) and collect the outputs.
 
     ``timecourse``: an output id whose whole time course is returned (one column per time point);
     otherwise one column per metric. Failures are listed in ``Evaluation.failures`` (row, message)
-    and their outputs are NaN; see :func:`apply_failure_policy`.
+    and their outputs are NaN; see :func:`apply_failure_policy`. ``out``: the ensemble's Parquet store
+    directory; simulations already stored there for the same inputs are reused (``n_reused``).
+    ``progress``: progress bar on stderr (None: only on a terminal).
     """
+    reused = stored_tasks(out)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", QSPWarning)  # failures are reported by the policy, once
         res = ensemble.run(model, samples, regimens=_regimens(regimen), metrics=() if timecourse else metrics,
                            t_end=t_end, points=points, times=times, trajectories=[timecourse] if timecourse else False,
                            backend=backend, seed=seed, equilibrate=equilibrate, rtol=rtol, atol=atol,
-                           max_steps=max_steps, body_weight=body_weight, chunk_size=chunk_size, progress=False)
+                           max_steps=max_steps, body_weight=body_weight, chunk_size=chunk_size, progress=progress,
+                           out=out)
     table = res.table
     n = len(samples)
     if timecourse:
@@ -74,7 +92,7 @@ def simulate(model, samples: pd.DataFrame, *, metrics=(), timecourse: str | None
     messages = np.where(status_failed, table["message"].astype(str).to_numpy(), "non-finite output value")
     failures = pd.DataFrame({"row": np.flatnonzero(bad), "message": messages[bad]})
     y[bad] = np.nan
-    return Evaluation(y, columns, grid, failures, n, res.wall_seconds, table)
+    return Evaluation(y, columns, grid, failures, n, res.wall_seconds, table, min(reused, n))
 
 
 def apply_failure_policy(ev: Evaluation, on_failure: str = "raise") -> np.ndarray:
@@ -86,7 +104,7 @@ def apply_failure_policy(ev: Evaluation, on_failure: str = "raise") -> np.ndarra
         If ``on_failure='raise'`` and any row failed, or if every row failed.
     """
     if on_failure not in FAILURE_POLICIES:
-        raise QSPError(f"on_failure must be one of {FAILURE_POLICIES}. Got {on_failure!r}.")
+        raise QSPError(f"{option('on_failure')} must be one of {FAILURE_POLICIES}. Got {on_failure!r}.")
     k = len(ev.failures)
     if k == 0:
         return ev.y
@@ -94,9 +112,11 @@ def apply_failure_policy(ev: Evaluation, on_failure: str = "raise") -> np.ndarra
     shown = ", ".join(map(str, rows[:5])) + (", ..." if k > 5 else "")
     first = ev.failures["message"].iloc[0]
     if on_failure == "raise" or k == len(ev.y):
+        advice = ["narrow the parameter ranges"] + ([f"raise {option('max_steps')}"] if offered("max_steps") else [])
+        advice.append(f"use {option('on_failure', 'impute_mean')} to fill them (indices then describe the completed "
+                      f"output)")
         raise QSPError(f"{k} of {ev.n_simulations} simulations failed (rows {shown}); first message: {first}. "
-                       f"Narrow the parameter ranges, raise max_steps, or pass on_failure='impute_mean' to fill "
-                       f"them (indices then describe the completed output)")
+                       f"{', '.join(advice[:-1]).capitalize()} or {advice[-1]}")
     y = ev.y.copy()
     ok = np.ones(len(y), dtype=bool)
     ok[rows] = False

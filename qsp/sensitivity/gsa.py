@@ -12,6 +12,8 @@ import pandas as pd
 
 from ..ensemble.metrics import as_metrics
 from ..errors import QSPError, QSPWarning
+from ..memory_limits import check_memory, ensemble_bytes
+from ..option_names import option
 from ._tidy import concat, tidy
 from .evaluate import FAILURE_POLICIES, apply_failure_policy, simulate
 from .methods import get_method
@@ -19,7 +21,7 @@ from .problem import Problem
 from .result import INDEX_COLUMNS, SensitivityResult
 from .timecourse import analyze_columns, check_method
 
-__all__ = ["gsa", "sample", "analyze", "as_problem"]
+__all__ = ["gsa", "sample", "analyze", "as_problem", "study_bytes", "check_study_size", "size_text"]
 
 
 def as_problem(model, parameters) -> Problem:
@@ -34,6 +36,33 @@ def as_problem(model, parameters) -> Problem:
 def _options(method: str, second_order: bool, num_levels: int, harmonics: int, slices: int) -> dict:
     return {"sobol": {"second_order": bool(second_order)}, "morris": {"num_levels": num_levels},
             "efast": {"harmonics": harmonics}, "delta": {}, "pawn": {"slices": slices}}[method]
+
+
+def study_bytes(n_rows: int, n_params: int, *, n_columns: int = 1, points: int | None = None,
+                timecourse: bool = False, bootstrap: int = 0) -> float:
+    """Estimated memory (bytes) of a study of ``n_rows`` simulations.
+
+    The design (unit cube and values), the ensemble (one task per row, one simulated grid of ``points``
+    per worker, the kept time course when ``timecourse``), the output matrix of ``n_columns`` columns
+    (time points for a time course) with the estimators' copies, and ``bootstrap`` resampled copies of
+    one column (Sobol's bootstrap in SALib).
+    """
+    pts = 101 if points is None else int(points)
+    cols = pts if timecourse else max(1, int(n_columns))
+    return (16.0 * n_rows * n_params + ensemble_bytes(n_rows, pts if timecourse else 0, grid_points=pts)
+            + 32.0 * n_rows * cols + 40.0 * n_rows * bootstrap)
+
+
+def size_text(rows: int, points, grid_points: int, timecourse: bool) -> str:
+    """``7168 simulations[, --points P | , P time points each]`` for memory messages."""
+    if points is not None:
+        return f"{rows} simulations, {option('points', points)}"
+    return f"{rows} simulations" + (f", {grid_points} time points each" if timecourse else "")
+
+
+def check_study_size(n_rows: int, n_params: int, what: str, **kw) -> None:
+    """Refuse a study whose :func:`study_bytes` exceeds the memory bound (``what`` names the size options)."""
+    check_memory(study_bytes(n_rows, n_params, **kw), what, "use a smaller sample size or fewer time points")
 
 
 def sample(problem: Problem, method: str, n: int, *, seed: int = 0, **options) -> np.ndarray:
@@ -95,7 +124,7 @@ def gsa(model, method: str = "sobol", *, parameters=None, metrics=(), timecourse
         on_failure: str = "raise", second_order: bool = False, num_levels: int = 4, harmonics: int = 4,
         slices: int = 10, conf_level: float = 0.95, num_resamples: int = 100, rtol: float = 1e-6,
         atol: float = 1e-12, max_steps: int | None = None, body_weight: float | None = None,
-        chunk_size: int = 256) -> SensitivityResult:
+        chunk_size: int = 256, progress: bool | None = None, out=None) -> SensitivityResult:
     """Global sensitivity of model metrics (or of one output's time course) to uncertain parameters.
 
     Sample SALib's unit cube for ``method``, map it through each parameter's inverse CDF, simulate all
@@ -138,6 +167,12 @@ def gsa(model, method: str = "sobol", *, parameters=None, metrics=(), timecourse
         PAWN conditioning slices.
     conf_level, num_resamples : confidence level and bootstrap resamples of the CIs.
     rtol, atol, max_steps, body_weight, chunk_size : passed to :func:`qsp.ensemble.run`.
+    progress : bool, optional
+        Progress bar of the simulations on stderr (default: only when stderr is a terminal).
+    out : path, optional
+        Keep the simulations in this Parquet directory (the ensemble's store). Run again with the same
+        ``out`` and inputs, the study reuses the simulations already there (``result.n_reused``), so an
+        interrupted study resumes where it stopped.
 
     Returns
     -------
@@ -159,26 +194,36 @@ def gsa(model, method: str = "sobol", *, parameters=None, metrics=(), timecourse
     module = get_method(method)
     problem = as_problem(model, parameters)
     if on_failure not in FAILURE_POLICIES:
-        raise QSPError(f"on_failure must be one of {FAILURE_POLICIES}. Got {on_failure!r}.")
+        raise QSPError(f"{option('on_failure')} must be one of {FAILURE_POLICIES}. Got {on_failure!r}.")
     if timecourse is not None:
         check_method(method)
         if metrics:
-            raise QSPError("give either metrics= or timecourse=, not both (run twice for both)")
+            raise QSPError(f"give either {option('metrics')} or {option('timecourse')}, not both (run twice for both)")
     elif not as_metrics(metrics):
-        raise QSPError("give at least one metric (e.g. metrics=['value_at:TV_tot:28']) or timecourse='OUTPUT'")
+        raise QSPError(f"give at least one metric ({option('metrics', 'value_at:TV_tot:28')}) or "
+                       f"{option('timecourse', 'OUTPUT')}")
     options = _options(method, second_order, num_levels, harmonics, slices)
     module.check_n(n, problem, **options)
+    rows = module.n_runs(problem, n, **options)
+    grid_points = (len(times) if times is not None else points or model.metadata.get("points")) or 101
+    what = f"{option('n', n)} ({size_text(rows, points, grid_points, timecourse is not None)})"
+    check_study_size(rows, problem.n_params, what, n_columns=len(as_metrics(metrics)),
+                     points=grid_points, timecourse=timecourse is not None,
+                     bootstrap=num_resamples if method == "sobol" else 0)
     unit = module.sample(problem, n, seed=seed, **options)
     ev = simulate(model, problem.values(unit), metrics=metrics, timecourse=timecourse, regimen=regimen, t_end=t_end,
                   points=points, times=times, backend=backend, seed=seed, equilibrate=equilibrate, rtol=rtol,
-                  atol=atol, max_steps=max_steps, body_weight=body_weight, chunk_size=chunk_size)
+                  atol=atol, max_steps=max_steps, body_weight=body_weight, chunk_size=chunk_size, progress=progress,
+                  out=out)
     y = apply_failure_policy(ev, on_failure)
     indices = analyze(problem, method, unit, y, outputs=ev.columns, times=ev.times, seed=analysis_seed(seed),
                       conf_level=conf_level, num_resamples=num_resamples, **options)
     settings = {"seed": seed, "on_failure": on_failure, "conf_level": conf_level, "num_resamples": num_resamples,
-                "equilibrate": equilibrate, "regimen": regimen if isinstance(regimen, str) else None, **options}
+                "equilibrate": equilibrate, "regimen": regimen if isinstance(regimen, str) else None,
+                "store": None if out is None else str(out), **options}
     return SensitivityResult(method, indices, problem.to_dict(), n=n, n_simulations=ev.n_simulations,
-                             failures=ev.failures, settings=settings, wall_seconds=time.perf_counter() - started)
+                             failures=ev.failures, settings=settings, wall_seconds=time.perf_counter() - started,
+                             n_reused=ev.n_reused)
 
 
 def analysis_seed(seed) -> int:

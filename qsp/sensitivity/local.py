@@ -16,7 +16,9 @@ import pandas as pd
 
 from ..ensemble.metrics import as_metrics
 from ..errors import QSPError
+from ..option_names import offered, option
 from .evaluate import simulate
+from .gsa import check_study_size
 from .problem import Problem
 from .result import INDEX_COLUMNS, SensitivityResult
 
@@ -34,12 +36,12 @@ def _base_values(model, ids: Sequence[str], at: Mapping | None, regimen) -> dict
     base = {}
     for pid in ids:
         if pid not in known:
-            raise QSPError(f"no base value for {pid!r}: give it with at={{{pid!r}: value}} (parameters and "
-                           f"compartments are read from the model)")
+            give = f": give it with at={{{pid!r}: value}}" if offered("at") else ""
+            raise QSPError(f"no base value for {pid!r}{give} (parameters and compartments are read from the model)")
         v = float(known[pid])
         if not np.isfinite(v) or v == 0:
-            raise QSPError(f"parameter {pid!r} has base value {v}; a relative step needs a finite non-zero value "
-                           f"(give one with at=)")
+            give = " (give one with at=)" if offered("at") else " (leave it out of the parameters varied)"
+            raise QSPError(f"parameter {pid!r} has base value {v}; a relative step needs a finite non-zero value{give}")
         base[pid] = v
     return base
 
@@ -48,7 +50,7 @@ def local(model, parameters=None, *, metrics=(), timecourse: str | None = None, 
           rel_step: float = 1e-4, regimen=None, t_end: float | None = None, points: int | None = None,
           times: Sequence[float] | None = None, backend="serial", seed: int = 0, equilibrate: float | None = None,
           rtol: float = 1e-10, atol: float = 1e-14, max_steps: int | None = None, body_weight: float | None = None,
-          chunk_size: int = 256) -> SensitivityResult:
+          chunk_size: int = 256, progress: bool | None = None, out=None) -> SensitivityResult:
     """Normalised local sensitivity coefficients of metrics (or of a whole time course) at one point.
 
     Parameters
@@ -68,6 +70,8 @@ def local(model, parameters=None, *, metrics=(), timecourse: str | None = None, 
         As in :func:`qsp.sensitivity.gsa`.
     rtol, atol : float
         Integrator tolerances; tighter than the ensemble's defaults because differences are divided by h.
+    progress, out
+        Progress bar and simulation store, as in :func:`qsp.sensitivity.gsa`.
 
     Returns
     -------
@@ -95,24 +99,30 @@ def local(model, parameters=None, *, metrics=(), timecourse: str | None = None, 
     else:
         ids = list(parameters)
     if not (isinstance(rel_step, (int, float)) and 0 < rel_step < 0.5):
-        raise QSPError(f"rel_step must be a number in (0, 0.5). Got {rel_step!r}.")
+        raise QSPError(f"{option('rel_step')} must be a number in (0, 0.5). Got {rel_step!r}.")
     if timecourse is None and not as_metrics(metrics):
-        raise QSPError("give at least one metric (e.g. metrics=['auc:[Cp]']) or timecourse='OUTPUT'")
+        raise QSPError(f"give at least one metric ({option('metrics', 'auc:[Cp]')}) or "
+                       f"{option('timecourse', 'OUTPUT')}")
     if timecourse is not None and metrics:
-        raise QSPError("give either metrics= or timecourse=, not both")
+        raise QSPError(f"give either {option('metrics')} or {option('timecourse')}, not both (run twice for both)")
     base = _base_values(model, ids, at, regimen)
     d = len(ids)
+    grid_points = (len(times) if times is not None else points or model.metadata.get("points")) or 101
+    check_study_size(2 * d + 1, d, option("points", grid_points), n_columns=len(as_metrics(metrics)),
+                     points=grid_points, timecourse=timecourse is not None)
     values = np.tile(np.array([base[p] for p in ids]), (2 * d + 1, 1))
     for j in range(d):
         values[1 + 2 * j, j] *= 1 + rel_step
         values[2 + 2 * j, j] *= 1 - rel_step
     ev = simulate(model, pd.DataFrame(values, columns=ids), metrics=metrics, timecourse=timecourse, regimen=regimen,
                   t_end=t_end, points=points, times=times, backend=backend, seed=seed, equilibrate=equilibrate,
-                  rtol=rtol, atol=atol, max_steps=max_steps, body_weight=body_weight, chunk_size=chunk_size)
+                  rtol=rtol, atol=atol, max_steps=max_steps, body_weight=body_weight, chunk_size=chunk_size,
+                  progress=progress, out=out)
     if len(ev.failures):
         first = ev.failures.iloc[0]
         raise QSPError(f"{len(ev.failures)} of {ev.n_simulations} finite-difference simulations failed (first: row "
-                       f"{first['row']}: {first['message']}); choose another base point or a smaller rel_step")
+                       f"{first['row']}: {first['message']}); choose another base point or a smaller "
+                       f"{option('rel_step')}")
     y0, yp, ym = ev.y[0], ev.y[1::2], ev.y[2::2]                    # (m,), (D, m), (D, m)
     diff = (yp - ym) / (2 * rel_step)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -127,7 +137,7 @@ def local(model, parameters=None, *, metrics=(), timecourse: str | None = None, 
                                     "value": arr.ravel(), "conf": np.nan}))
     indices = pd.concat(frames, ignore_index=True)[INDEX_COLUMNS]
     settings = {"rel_step": rel_step, "rtol": rtol, "atol": atol, "seed": seed, "equilibrate": equilibrate,
-                "regimen": regimen if isinstance(regimen, str) else None}
+                "regimen": regimen if isinstance(regimen, str) else None, "store": None if out is None else str(out)}
     return SensitivityResult("local", indices, {p: {"value": v} for p, v in base.items()}, n=1,
                              n_simulations=ev.n_simulations, failures=ev.failures, settings=settings,
-                             wall_seconds=time.perf_counter() - started)
+                             wall_seconds=time.perf_counter() - started, n_reused=ev.n_reused)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError
+
 _MAIN = {"sobol": "ST", "efast": "ST", "morris": "mu_star", "delta": "delta", "pawn": "median", "local": "S"}
 _BARS = {"sobol": ("S1", "ST"), "efast": ("S1", "ST"), "delta": ("delta", "S1"), "pawn": ("median",),
          "local": ("S",)}
@@ -18,9 +20,31 @@ def _axes(ax, figsize=(6.4, 4.2)):
 
 
 def plot_result(res, ax=None, output=None, index=None):
+    """One panel for ``output`` (or the only output); one panel per output side by side otherwise."""
     df = res.indices[res.indices["parameter2"] == ""]
-    output = output or df["output"].iloc[0]
-    df = df[df["output"] == output]
+    outputs = list(dict.fromkeys(df["output"]))
+    if output is None and len(outputs) > 1:
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, axes = plt.subplots(1, len(outputs), figsize=(5.2 * len(outputs), 4.2), squeeze=False)
+            axes = axes[0]
+        else:
+            axes = np.ravel(np.asarray(ax, dtype=object))
+            if len(axes) != len(outputs):
+                raise InputError(f"this result has {len(outputs)} outputs: give ax= one Axes per output, or "
+                                 f"output= one of {outputs}")
+        for a, name in zip(axes, outputs):
+            _panel(res, df[df["output"] == name], a, name, index)
+        axes[0].figure.tight_layout()
+        return axes
+    output = output or outputs[0]
+    if output not in outputs:
+        raise InputError(f"output {output!r} is not in this result; outputs: {outputs}")
+    return _panel(res, df[df["output"] == output], ax, output, index)
+
+
+def _panel(res, df, ax, output, index):
     if df["time"].notna().any():
         return _over_time(res, df, ax, output, index or _MAIN[res.method])
     if res.method == "morris":

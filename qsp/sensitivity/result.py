@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 
+from ..display import table_html
+
 __all__ = ["SensitivityResult", "ConvergenceResult", "INDEX_COLUMNS"]
 
 #: Columns of every indices table. ``time`` is NaN for scalar metrics; ``parameter2`` is set for S2 only;
@@ -37,13 +39,15 @@ class SensitivityResult:
     failures : pandas.DataFrame
         ``row`` (design row) and ``message`` of every failed simulation.
     settings : dict
-        Options of the study (seed, on_failure, rel_step, ...).
+        Options of the study (seed, on_failure, rel_step, store, ...).
     wall_seconds : float
+    n_reused : int
+        Simulations taken from the store (``out=``) instead of being run again.
     """
 
     def __init__(self, method: str, indices: pd.DataFrame, parameters: dict, *, n: int, n_simulations: int,
                  failures: pd.DataFrame | None = None, settings: dict | None = None,
-                 wall_seconds: float = float("nan")):
+                 wall_seconds: float = float("nan"), n_reused: int = 0):
         self.method = method
         self.indices = indices[INDEX_COLUMNS].reset_index(drop=True)
         self.parameters = parameters
@@ -52,14 +56,25 @@ class SensitivityResult:
         self.failures = failures if failures is not None else pd.DataFrame(columns=["row", "message"])
         self.settings = dict(settings or {})
         self.wall_seconds = wall_seconds
+        self.n_reused = int(n_reused)
 
     @property
     def n_failed(self) -> int:
         return len(self.failures)
 
+    @property
+    def outputs(self) -> list[str]:
+        """Output columns analysed, in order (metric names, or the time-course output)."""
+        return list(dict.fromkeys(self.indices["output"]))
+
     def __repr__(self) -> str:
         return (f"SensitivityResult(method={self.method!r}, n={self.n}, {self.n_simulations} simulations, "
-                f"{self.n_failed} failed, outputs={list(dict.fromkeys(self.indices['output']))})")
+                f"{self.n_failed} failed, outputs={self.outputs})")
+
+    def _repr_html_(self) -> str:
+        facts = (f"{self.method}, n = {self.n}, {self.n_simulations} simulations ({self.n_reused} reused), "
+                 f"{self.n_failed} failed, {len(self.parameters)} parameters, outputs {', '.join(self.outputs)}")
+        return table_html("SensitivityResult", facts=facts, table=self.indices)
 
     def to_pandas(self) -> pd.DataFrame:
         """The long indices table (columns: :data:`INDEX_COLUMNS`)."""
@@ -93,7 +108,8 @@ class SensitivityResult:
 
     def to_dict(self) -> dict:
         return {"method": self.method, "n": self.n, "n_simulations": self.n_simulations,
-                "n_failed": self.n_failed, "failures": _records(self.failures), "parameters": self.parameters,
+                "n_reused": self.n_reused, "n_failed": self.n_failed, "failures": _records(self.failures),
+                "parameters": self.parameters,
                 "settings": self.settings, "wall_seconds": self.wall_seconds, "indices": _records(self.indices)}
 
     def to_json(self, path=None) -> str:
@@ -106,7 +122,11 @@ class SensitivityResult:
 
     def plot(self, ax=None, *, output: str | None = None, index: str | None = None):
         """Sobol/eFAST/delta/PAWN bars (with CI error bars), Morris mu*-sigma scatter, local bars, or
-        indices over time for a time course; returns the Axes."""
+        indices over time for a time course.
+
+        One output (or ``output=`` given): returns the Axes. Several outputs: one panel per output,
+        side by side; returns the array of Axes (``ax`` may then be a sequence of one Axes per output).
+        """
         from . import plots
 
         return plots.plot_result(self, ax=ax, output=output, index=index)
@@ -131,6 +151,10 @@ class ConvergenceResult:
 
     def __repr__(self) -> str:
         return f"ConvergenceResult(method={self.method!r}, ns={self.ns}, {self.n_simulations} simulations)"
+
+    def _repr_html_(self) -> str:
+        facts = f"{self.method}, n in {self.ns}, {self.n_simulations} simulations, {len(self.failures)} failed"
+        return table_html("ConvergenceResult", facts=facts, table=self.indices)
 
     def to_pandas(self) -> pd.DataFrame:
         return self.indices.copy()

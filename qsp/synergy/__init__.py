@@ -16,18 +16,11 @@ from .bliss import Bliss, bliss_reference
 from .hill import HillFit, fit_hill, hill, hill_inverse
 from .hsa import HSA
 from .loewe import Loewe, combination_index
-from .moocs import (
-    SPACES,
-    MoocsResult,
-    PopulationMoocsResult,
-    moocs,
-    moocs_population,
-    near_front,
-    scores,
-)
+from .moocs import SPACES, MoocsResult, moocs, near_front, scores
 from .musyc import MuSyC, musyc_closed_form, musyc_surface
 from .optimize import OptimizationResult, SynergyProblem, nsga2
 from .pareto import non_dominated
+from .population import PopulationMoocsResult, moocs_population
 from .surface import (
     DoseResponseSurface,
     MonoCurve,

@@ -12,7 +12,13 @@ import sys
 
 from ..errors import QSPError
 
+#: Python argument -> command-line option, for messages raised by the library.
+CLI_NAMES = {"response": "--metric", "d1": "--grid", "d2": "--grid", "mono_points": "--mono-points",
+             "samples": "--n-samples", "tgi_min": "--tgi-min", "dose_box": "--box", "near_tol": "--near-tol",
+             "weights": "--weights", "points": "--points", "grid": "--grid"}
 
+#: Values that start with '-' followed by a digit or '.' (``--grid -1:1:5,...``, ``--box -1:2 0:1``) are
+#: values, not options.
 def _times(text: str) -> tuple:
     return tuple(float(t) for t in text.split(":"))
 
@@ -28,6 +34,8 @@ def _schedule(text: str) -> dict:
         k, v = (s.strip() for s in part.split("=", 1))
         if k not in _SCHEDULE_FIELDS:
             raise argparse.ArgumentTypeError(f"unknown schedule field {k!r}; use {', '.join(_SCHEDULE_FIELDS)}")
+        if k in out:
+            raise argparse.ArgumentTypeError(f"schedule field {k!r} is given twice (in {text!r})")
         try:
             out[k] = _SCHEDULE_FIELDS[k](v)
         except ValueError:
@@ -71,7 +79,8 @@ def register(subparsers) -> None:
                         "model time unit; times= gives several first-dose times, each repeated count times "
                         "(3 times a week: times=7:9:11,every=7,count=3); default a single dose at time 0")
     p.add_argument("--grid", required=True, metavar="A_MIN:A_MAX:N,B_MIN:B_MAX:N[:log]",
-                   help="dose levels of drug 1 and drug 2 (append :log to an axis for log spacing)")
+                   help="dose levels of drug 1 and drug 2 (append :log to an axis for log spacing); doses are "
+                        ">= 0")
     p.add_argument("--metric", default="tgi:W:35", metavar="tgi:OUTPUT:T | FN:OUTPUT[:VALUE]",
                    help="efficacy: tgi:OUTPUT:T is tumour growth inhibition (V_ctrl - V)/V_ctrl of OUTPUT at time T "
                         "against the untreated run; any ensemble metric (value_at:E:10) is used as is and must rise "
@@ -92,6 +101,7 @@ def register(subparsers) -> None:
                         "report how often each dose pair is (near-)optimal")
     p.add_argument("--mono-points", type=_positive(int), default=200,
                    help="dense single-treatment levels for EC50s and inverse doses (default 200)")
+    p.add_argument("--body-weight", type=_positive(float), metavar="KG", help="body weight for per-kg doses")
     p.add_argument("--t-end", type=_positive(float), help="end time (default from the model)")
     p.add_argument("--points", type=_positive(int), help="output points per simulation (default from the model)")
     p.add_argument("--backend", choices=["serial", "processes"], default="serial")
@@ -100,14 +110,29 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, metavar="FILE.csv|FILE.json",
                    help="per-dose-pair table: CSV, or JSON (metadata + rows) when the name ends in .json")
     p.add_argument("--plot", metavar="FILE.png", help="also write a figure (surface, robustness, fronts)")
+    p.add_argument("--store", metavar="DIR", help="keep the simulations in this Parquet directory; a rerun with the "
+                                                 "same --store and inputs reuses those already there")
+    p.add_argument("--quiet", action="store_true", help="no progress bar (shown on a terminal otherwise)")
+    from ..cli import allow_negative_values
+
+    allow_negative_values(p)
     p.set_defaults(handler=run_cli)
 
 
 def run_cli(args) -> int:
+    """Handle ``qsp synergy``; library messages name the command-line options."""
+    from ..option_names import cli_options
+
+    with cli_options(CLI_NAMES):
+        return _run(args)
+
+
+def _run(args) -> int:
     from .. import ensemble
     from ..model import load_model
-    from .moocs import moocs, moocs_population
-    from .surface import Treatment, parse_grid, simulate_surface
+    from .moocs import moocs
+    from .population import moocs_population
+    from .surface import Treatment, check_size, parse_grid, simulate_surface
 
     if len(args.drug) != 2:
         raise QSPError(f"give --drug exactly twice (drug 1 and drug 2). Got {len(args.drug)}.")
@@ -116,10 +141,17 @@ def run_cli(args) -> int:
         schedules = schedules * 2
     if len(schedules) != 2:
         raise QSPError(f"give --schedule once (both drugs) or twice (one per drug). Got {len(schedules)}.")
+    params = dict(args.param or [])
+    if len(params) < len(args.param or []):
+        keys = [k for k, _ in args.param]
+        raise QSPError(f"--param {next(k for k in keys if keys.count(k) > 1)!r} is given twice")
+    d1, d2 = parse_grid(args.grid)
     model = load_model(args.model)
     t1 = Treatment.parse(args.drug[0], None if args.drug[0].startswith("param:") else schedules[0])
     t2 = Treatment.parse(args.drug[1], None if args.drug[1].startswith("param:") else schedules[1])
-    d1, d2 = parse_grid(args.grid)
+    # the memory bound, before the parameter sets are sampled
+    check_size(d1.size, d2.size, d1.size + args.mono_points + 1, d2.size + args.mono_points + 1,
+               n_samples=args.n_samples or 1, n_metrics=1 + len(args.extra_metric), points=args.points)
     samples = None
     if args.n_samples:
         ranges = model.metadata.get("parameter_ranges")
@@ -127,11 +159,12 @@ def run_cli(args) -> int:
             raise QSPError(f"model {model.name!r} has no parameter_ranges; --n-samples needs them")
         samples = ensemble.sample_parameters(ranges, args.n_samples, seed=args.seed)
     backend = ensemble.ProcessBackend(args.workers) if args.backend == "processes" else "serial"
-    surface = simulate_surface(model, t1, t2, d1, d2, response=args.metric, extra_metrics=args.extra_metric,
-                               samples=samples, params=dict(args.param or []), mono_points=args.mono_points,
-                               t_end=args.t_end, points=args.points, backend=backend)
     box = tuple(args.box) if args.box else None
     opts = {"tgi_min": args.tgi_min, "dose_box": box, "near_tol": args.near_tol, "weights": args.weights}
+    surface = simulate_surface(model, t1, t2, d1, d2, response=args.metric, extra_metrics=args.extra_metric,
+                               samples=samples, params=params, mono_points=args.mono_points, t_end=args.t_end,
+                               points=args.points, backend=backend, progress=False if args.quiet else None,
+                               out=args.store, body_weight=args.body_weight)
     result = moocs_population(surface, **opts) if samples is not None else moocs(surface, **opts)
     if args.out.endswith(".json"):
         result.to_json(args.out)

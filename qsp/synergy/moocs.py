@@ -25,16 +25,16 @@ import numpy as np
 import pandas as pd
 
 from ..errors import QSPError
-from .pareto import non_dominated
+from .mono import check_rising
+from .pareto import near_front, non_dominated
+from ..display import table_html
 from .result import TableResult, _edges
 from .surface import DoseResponseSurface
 
 __all__ = [
     "SPACES",
     "MoocsResult",
-    "PopulationMoocsResult",
     "moocs",
-    "moocs_population",
     "near_front",
     "scores",
 ]
@@ -54,11 +54,20 @@ def scores(surface: DoseResponseSurface, *, sample: int = 0, weights=(1.0, 1.0))
     Returns
     -------
     DataFrame
-        i, j, d1, d2, tgi, E1, E2, D1, D2, hsa, bliss, loewe, lsd, lsd_abs, unreachable, plus
-        the surface's extra metrics; ``attrs`` holds EC50_1 and EC50_2.
+        i, j, d1, d2, tgi (``effect`` when the surface's response is not a TGI), E1, E2, D1, D2, hsa,
+        bliss, loewe, lsd, lsd_abs, unreachable, plus the surface's extra metrics; ``attrs`` holds
+        EC50_1 and EC50_2.
+
+    Raises
+    ------
+    InputError
+        The surface's effect falls with the dose of a treatment (see :func:`qsp.synergy.mono.check_rising`).
     """
     if not 0 <= sample < surface.n_samples:
         raise QSPError(f"sample must be in [0, {surface.n_samples}). Got {sample!r}.")
+    for which, name in ((1, surface.names[0]), (2, surface.names[1])):
+        levels, effects = (surface.mono1, surface.mono1_effect) if which == 1 else (surface.mono2, surface.mono2_effect)
+        check_rising(levels, effects[sample], name, f"the surface's effect ({surface.response})")
     w1, w2 = (float(w) for w in weights)
     c1, c2 = surface.mono_curve(1, sample), surface.mono_curve(2, sample)
     ec1, ec2 = c1.ec(0.5), c2.ec(0.5)
@@ -79,7 +88,8 @@ def scores(surface: DoseResponseSurface, *, sample: int = 0, weights=(1.0, 1.0))
         den = np.fmin(D1 / ec1, D2 / ec2)
         lsd = np.where(valid & np.isfinite(den), (w1 * d1 / ec1 + w2 * d2 / ec2) / den, np.nan)
         lsd_abs = np.where(valid & np.isfinite(np.fmin(D1, D2)), (d1 + d2) / np.fmin(D1, D2), np.nan)
-    df = pd.DataFrame({"i": i, "j": j, "d1": d1, "d2": d2, "tgi": E, "E1": E1, "E2": E2, "D1": D1, "D2": D2,
+    df = pd.DataFrame({"i": i, "j": j, "d1": d1, "d2": d2, surface.effect_column: E, "E1": E1, "E2": E2,
+                       "D1": D1, "D2": D2,
                        "hsa": hsa, "bliss": bliss, "loewe": loewe, "lsd": lsd, "lsd_abs": lsd_abs,
                        "unreachable": valid & (~np.isfinite(D1) | ~np.isfinite(D2))})
     for k, v in surface.extras.items():
@@ -88,46 +98,10 @@ def scores(surface: DoseResponseSurface, *, sample: int = 0, weights=(1.0, 1.0))
     return df
 
 
-def _segment_distance(P: np.ndarray, A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """Distance of each point in P (n x 2) to the nearest segment A[k]-B[k]."""
-    AB = B - A
-    L2 = (AB ** 2).sum(axis=1)
-    AP = P[:, None, :] - A[None, :, :]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.where(L2 > 0, (AP * AB[None]).sum(axis=2) / L2, 0.0)
-    t = np.clip(t, 0.0, 1.0)
-    closest = A[None] + t[..., None] * AB[None]
-    return np.sqrt(((P[:, None, :] - closest) ** 2).sum(axis=2)).min(axis=1)
-
-
-def near_front(F: np.ndarray, on_front: np.ndarray, tol: float = 0.02) -> np.ndarray:
-    """Near-Pareto points: off-front points closer than ``tol`` x scale to the piecewise-linear front.
-
-    The front is joined in order of the first objective; distances are to that polyline (the limit
-    of a dense linear interpolation). Scale: distance from the front point nearest the origin to the
-    off-front point farthest from the origin.
-    """
-    F = np.asarray(F, float)
-    out = np.zeros(len(F), dtype=bool)
-    finite = np.isfinite(F).all(axis=1)
-    front = F[on_front & finite]
-    rest = np.flatnonzero(~on_front & finite)
-    if front.shape[0] == 0 or rest.size == 0:
-        return out
-    front = front[np.lexsort((front[:, 1], front[:, 0]))]
-    anchor = front[np.argmin(np.hypot(front[:, 0], front[:, 1]))]
-    far = F[rest][np.argmax(np.hypot(F[rest, 0], F[rest, 1]))]
-    scale = float(np.hypot(*(far - anchor)))
-    A, B = (front[:-1], front[1:]) if front.shape[0] > 1 else (front, front)
-    dist = _segment_distance(F[rest], A, B)
-    out[rest] = dist < tol * scale
-    return out
-
-
-def _feasible(df: pd.DataFrame, tgi_min, dose_box) -> np.ndarray:
+def _feasible(df: pd.DataFrame, tgi_min, dose_box, column: str = "tgi") -> np.ndarray:
     ok = np.isfinite(df[["hsa", "bliss", "loewe", "lsd"]].to_numpy()).all(axis=1)
     if tgi_min is not None:
-        ok &= df["tgi"].to_numpy() >= tgi_min
+        ok &= df[column].to_numpy() >= tgi_min
     if dose_box is not None:
         (a_lo, a_hi), (b_lo, b_hi) = dose_box
         ok &= (df.d1 >= a_lo).to_numpy() & (df.d1 <= a_hi).to_numpy() & (df.d2 >= b_lo).to_numpy() \
@@ -172,7 +146,7 @@ def moocs(surface: DoseResponseSurface, *, sample: int = 0, spaces=SPACES, tgi_m
     """
     spaces = _check_spaces(spaces)
     df = scores(surface, sample=sample, weights=weights)
-    feas = _feasible(df, tgi_min, dose_box)
+    feas = _feasible(df, tgi_min, dose_box, surface.effect_column)
     df["feasible"] = feas
     count = np.zeros(len(df), dtype=int)
     for s in spaces:
@@ -185,7 +159,8 @@ def moocs(surface: DoseResponseSurface, *, sample: int = 0, spaces=SPACES, tgi_m
     df["count"] = count
     df["robust"] = count == len(spaces)
     info = {"names": list(surface.names), "units": list(surface.units), "response": surface.response,
-            "sample": sample, "spaces": [_space_name(s) for s in spaces], "EC50_1": df.attrs["EC50_1"],
+            "effect_column": surface.effect_column, "sample": sample, "spaces": [_space_name(s) for s in spaces],
+            "EC50_1": df.attrs["EC50_1"],
             "EC50_2": df.attrs["EC50_2"], "tgi_min": tgi_min, "near_tol": near_tol, "weights": list(weights),
             "n_unreachable": int(df["unreachable"].sum())}
     return MoocsResult(df, info, spaces)
@@ -194,8 +169,9 @@ def moocs(surface: DoseResponseSurface, *, sample: int = 0, spaces=SPACES, tgi_m
 class MoocsResult(TableResult):
     """MOOCS-DS table of one parameter set: one row per dose pair.
 
-    Columns: i, j, d1, d2, tgi, E1, E2, D1, D2, hsa, bliss, loewe, lsd, lsd_abs, unreachable,
-    feasible, pareto_<space>, near_<space>, count (spaces where optimal), robust.
+    Columns: i, j, d1, d2, tgi (``effect`` for a response that is not a TGI), E1, E2, D1, D2, hsa, bliss,
+    loewe, lsd, lsd_abs, unreachable, feasible, pareto_<space>, near_<space>, count (spaces where
+    optimal), robust.
     """
 
     def __init__(self, table: pd.DataFrame, info: dict, spaces):
@@ -203,6 +179,23 @@ class MoocsResult(TableResult):
         self.table.attrs = {}
         self.info = info
         self.spaces = tuple(spaces)
+
+    @property
+    def effect_column(self) -> str:
+        """``tgi`` (a TGI response) or ``effect``."""
+        return self.info.get("effect_column", "tgi")
+
+    def __repr__(self) -> str:
+        return (f"MoocsResult({len(self.table)} dose pairs, {int(self.table['robust'].sum())} optimal in all "
+                f"{len(self.spaces)} spaces, EC50s {self.info['EC50_1']:.4g} / {self.info['EC50_2']:.4g})")
+
+    def _repr_html_(self) -> str:
+        n = self.info["names"]
+        facts = (f"{n[0]} x {n[1]}, {len(self.table)} dose pairs, EC50s {self.info['EC50_1']:.4g} / "
+                 f"{self.info['EC50_2']:.4g}, {int(self.table['robust'].sum())} optimal in all {len(self.spaces)} "
+                 f"spaces (shown first)")
+        t = self.table.sort_values(["count", "loewe"], ascending=[False, True], kind="stable")
+        return table_html("MoocsResult", t, facts)
 
     def front(self, space=("loewe", "bliss")) -> pd.DataFrame:
         """Rows on the front of one space, sorted by its potency CI."""
@@ -246,11 +239,14 @@ class MoocsResult(TableResult):
 
         if ax is None:
             _, ax = plt.subplots(figsize=(5, 4))
+        from matplotlib.colors import BoundaryNorm
+
         d1, d2 = np.sort(self.table.d1.unique()), np.sort(self.table.d2.unique())
         Z = self.table.pivot_table(index="d2", columns="d1", values="count").to_numpy()
-        mesh = ax.pcolormesh(_edges(d1, log), _edges(d2, log), Z, cmap="magma", vmin=0, vmax=len(self.spaces),
-                             shading="flat")
-        ax.figure.colorbar(mesh, ax=ax, label="spaces where Pareto-optimal")
+        n = len(self.spaces)  # a count of spaces: one colour and one integer tick per value
+        mesh = ax.pcolormesh(_edges(d1, log), _edges(d2, log), Z, cmap=plt.get_cmap("magma", n + 1),
+                             norm=BoundaryNorm(np.arange(-0.5, n + 1), n + 1), shading="flat")
+        ax.figure.colorbar(mesh, ax=ax, label="spaces where Pareto-optimal", ticks=np.arange(n + 1))
         if log:
             ax.set_xscale("log")
             ax.set_yscale("log")
@@ -332,7 +328,7 @@ class MoocsResult(TableResult):
         if ax is None:
             _, ax = plt.subplots(figsize=(5, 4))
         d1, d2 = np.sort(self.table.d1.unique()), np.sort(self.table.d2.unique())
-        Z = self.table.pivot_table(index="d2", columns="d1", values="tgi").to_numpy()
+        Z = self.table.pivot_table(index="d2", columns="d1", values=self.effect_column).to_numpy()
         mesh = ax.pcolormesh(_edges(d1, log), _edges(d2, log), Z, cmap="viridis", shading="flat")
         ax.figure.colorbar(mesh, ax=ax, label=self.info["response"])
         f = self.front(space)
@@ -348,71 +344,4 @@ class MoocsResult(TableResult):
         ax.set_xlabel(lx)
         ax.set_ylabel(ly)
         ax.legend(fontsize=7)
-        return ax
-
-
-def moocs_population(surface: DoseResponseSurface, *, spaces=SPACES, tgi_min: float | None = None,
-                     dose_box=None, near_tol: float = 0.02, weights=(1.0, 1.0)) -> PopulationMoocsResult:
-    """MOOCS-DS across the parameter sets of a surface (virtual patients).
-
-    For each dose pair: how often it is on the front (``optimal_frequency``) or on/near it
-    (``pareto_score``, the paper-2 Pareto-optimality score) over all (sample x space) pairs, the
-    fraction of samples in which it is robust, the mean effect and the fraction of samples meeting
-    ``tgi_min``.
-    """
-    spaces = _check_spaces(spaces)
-    if surface.n_samples < 1:
-        raise QSPError("the surface has no samples")
-    on = near = robust = tgi = ok = None
-    n_s = surface.n_samples
-    for s in range(n_s):
-        r = moocs(surface, sample=s, spaces=spaces, tgi_min=tgi_min, dose_box=dose_box, near_tol=near_tol,
-                  weights=weights).table
-        a = sum(r[f"pareto_{_space_name(sp)}"].to_numpy(int) for sp in spaces)
-        b = sum((r[f"pareto_{_space_name(sp)}"] | r[f"near_{_space_name(sp)}"]).to_numpy(int) for sp in spaces)
-        if on is None:
-            base = r[["i", "j", "d1", "d2"]].copy()
-            on, near, robust = a.astype(float), b.astype(float), r["robust"].to_numpy(float)
-            tgi, ok = r["tgi"].to_numpy(float), (r["tgi"].to_numpy() >= (tgi_min or -np.inf)).astype(float)
-        else:
-            on += a
-            near += b
-            robust += r["robust"].to_numpy(float)
-            tgi = tgi + r["tgi"].to_numpy(float)
-            ok += (r["tgi"].to_numpy() >= (tgi_min or -np.inf))
-    denom = n_s * len(spaces)
-    base["optimal_frequency"] = on / denom
-    base["pareto_score"] = near / denom
-    base["robust_fraction"] = robust / n_s
-    base["mean_tgi"] = tgi / n_s
-    base["fraction_tgi_ok"] = ok / n_s
-    info = {"names": list(surface.names), "units": list(surface.units), "response": surface.response,
-            "n_samples": n_s, "spaces": [_space_name(s) for s in spaces], "tgi_min": tgi_min, "near_tol": near_tol}
-    return PopulationMoocsResult(base, info)
-
-
-class PopulationMoocsResult(TableResult):
-    """Per dose pair: optimal_frequency, pareto_score, robust_fraction, mean_tgi, fraction_tgi_ok."""
-
-    def __init__(self, table: pd.DataFrame, info: dict):
-        self.table = table.reset_index(drop=True)
-        self.info = info
-
-    def top(self, n: int = 5, by: str = "pareto_score") -> pd.DataFrame:
-        """The ``n`` dose pairs with the highest score."""
-        return self.table.sort_values(by, ascending=False).head(n).reset_index(drop=True)
-
-    def plot(self, ax=None, *, value: str = "pareto_score"):
-        """Heatmap of a per-dose frequency on the grid; returns the Axes."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(5, 4))
-        d1, d2 = np.sort(self.table.d1.unique()), np.sort(self.table.d2.unique())
-        Z = self.table.pivot_table(index="d2", columns="d1", values=value).to_numpy()
-        mesh = ax.pcolormesh(_edges(d1), _edges(d2), Z, cmap="magma", vmin=0, vmax=1, shading="flat")
-        ax.figure.colorbar(mesh, ax=ax, label=value)
-        n, u = self.info["names"], self.info["units"]
-        ax.set_xlabel(f"{n[0]} ({u[0]})" if u[0] else n[0])
-        ax.set_ylabel(f"{n[1]} ({u[1]})" if u[1] else n[1])
         return ax

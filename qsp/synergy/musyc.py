@@ -44,29 +44,25 @@ def musyc_surface(d1, d2, E0, E1, E2, E3, h1, h2, C1, C2, alpha12=1.0, alpha21=1
         Off rates (only matter when detailed balance fails).
     """
     d1, d2 = np.broadcast_arrays(np.asarray(d1, float), np.asarray(d2, float))
-    x1 = np.power(np.clip(d1, 0, None) / C1, h1)
-    x2 = np.power(np.clip(d2, 0, None) / C2, h2)
-    y2 = np.power(alpha12 * np.clip(d2, 0, None) / C2, h2)  # drug 2 acting on A1
-    y1 = np.power(alpha21 * np.clip(d1, 0, None) / C1, h1)  # drug 1 acting on A2
-    n = d1.size
-    # generator Q[i, j] = rate i -> j, states (U, A1, A2, A12); solve pi Q = 0, sum pi = 1
-    Q = np.zeros((n, 4, 4))
-    Q[:, 0, 1] = s1 * x1.ravel()
-    Q[:, 0, 2] = s2 * x2.ravel()
-    Q[:, 1, 0] = s1
-    Q[:, 1, 3] = s2 * y2.ravel()
-    Q[:, 2, 0] = s2
-    Q[:, 2, 3] = s1 * y1.ravel()
-    Q[:, 3, 1] = s2
-    Q[:, 3, 2] = s1
-    Q[:, range(4), range(4)] = -Q.sum(axis=2)
-    A = np.transpose(Q, (0, 2, 1)).copy()
-    A[:, 3, :] = 1.0
-    b = np.zeros((n, 4))
-    b[:, 3] = 1.0
-    pi = np.linalg.solve(A, b[..., None])[..., 0]
-    E = pi @ np.array([E0, E1, E2, E3], dtype=float)
-    return E.reshape(d1.shape)
+    with np.errstate(over="ignore"):  # inf is capped below
+        x1 = np.power(np.clip(d1, 0, None) / C1, h1)
+        x2 = np.power(np.clip(d2, 0, None) / C2, h2)
+        y2 = np.power(alpha12 * np.clip(d2, 0, None) / C2, h2)  # drug 2 acting on A1
+        y1 = np.power(alpha21 * np.clip(d1, 0, None) / C1, h1)  # drug 1 acting on A2
+    # Steady state of the cycle U - A1 - A12 - A2 - U by the matrix-tree theorem: the weight of a state
+    # sums, over the 4 spanning trees (one edge removed), the product of the rates directed toward it.
+    # Rates are capped so that products of three stay finite.
+    cap = 1e100
+    u_a1, a1_u = s1 * np.minimum(x1, cap), s1           # U <-> A1 (drug 1 binds / unbinds)
+    u_a2, a2_u = s2 * np.minimum(x2, cap), s2           # U <-> A2
+    a1_ab, ab_a1 = s2 * np.minimum(y2, cap), s2         # A1 <-> A12 (drug 2 on A1)
+    a2_ab, ab_a2 = s1 * np.minimum(y1, cap), s1         # A2 <-> A12 (drug 1 on A2)
+    w_u = a1_u * ab_a1 * a2_u + a1_u * ab_a2 * a2_u + a1_ab * ab_a2 * a2_u + a1_u * ab_a1 * a2_ab
+    w_1 = u_a2 * a2_ab * ab_a1 + ab_a2 * a2_u * u_a1 + ab_a1 * a2_u * u_a1 + u_a1 * a2_ab * ab_a1
+    w_2 = a1_ab * ab_a2 * u_a2 + a1_u * u_a2 * ab_a2 + ab_a1 * a1_u * u_a2 + u_a1 * a1_ab * ab_a2
+    w_3 = a1_ab * u_a2 * a2_ab + a1_u * u_a2 * a2_ab + a2_u * u_a1 * a1_ab + u_a1 * a1_ab * a2_ab
+    E = (E0 * w_u + E1 * w_1 + E2 * w_2 + E3 * w_3) / (w_u + w_1 + w_2 + w_3)
+    return np.asarray(E, float).reshape(d1.shape)
 
 
 def musyc_closed_form(d1, d2, E0, E1, E2, E3, h1, h2, C1, C2, alpha21=1.0) -> np.ndarray:
@@ -87,7 +83,7 @@ class MuSyC(SynergyModel):
         Bounds of the effects E0, E1, E2, E3 (response units). ``None`` (either end): the data's range
         widened by ``margin`` times its span. For a TGI or another fraction that cannot exceed 1, pass
         ``(None, 1.0)``. A fitted effect at a bound is reported in ``at_bound_`` and by a QSPWarning.
-    margin : float, default 0.05
+    margin : float, default 0.1
         Widening of the data's range for the data-based effect bounds (fraction of its span).
     alpha_bounds : (float, float), default (1e-4, 1e4)
         Bounds of alpha12 and alpha21.
@@ -113,7 +109,7 @@ class MuSyC(SynergyModel):
 
     kind = "musyc"
 
-    def __init__(self, *, E_bounds: tuple = (None, None), margin: float = 0.05,
+    def __init__(self, *, E_bounds: tuple = (None, None), margin: float = 0.1,
                  alpha_bounds: tuple[float, float] = (1e-4, 1e4), h_bounds: tuple[float, float] = (0.01, 100.0)):
         try:
             lo, hi = E_bounds
@@ -128,9 +124,9 @@ class MuSyC(SynergyModel):
         self.alpha_bounds = alpha_bounds
         self.h_bounds = h_bounds
 
-    def _effect_bounds(self, E: np.ndarray) -> tuple[float, float]:
+    def _effect_bounds(self, E: np.ndarray, e_bounds) -> tuple[float, float]:
         span = float(np.ptp(E)) or 1.0
-        lo, hi = self.E_bounds
+        lo, hi = e_bounds
         lo = float(E.min()) - self.margin * span if lo is None else float(lo)
         hi = float(E.max()) + self.margin * span if hi is None else float(hi)
         if not lo < hi:
@@ -138,37 +134,66 @@ class MuSyC(SynergyModel):
                              f"[{E.min():g}, {E.max():g}]")
         return lo, hi
 
+    def fit_surface(self, surface, *, sample: int = 0, dense: bool = True) -> MuSyC:
+        """Fit a :class:`~qsp.synergy.surface.DoseResponseSurface` (one parameter set); returns self.
+
+        ``dense``: add the surface's dense single-treatment curves to the grid points (they pin the
+        single-drug Emax that a grid up to, say, the EC70 cannot). For a TGI surface the effects are
+        bounded above by 1 unless ``E_bounds`` says otherwise. The grid needs dose 0 of each drug when
+        ``dense`` is False.
+        """
+        if not 0 <= sample < surface.n_samples:
+            raise InputError(f"sample must be in [0, {surface.n_samples}). Got {sample!r}.")
+        g1, g2 = np.meshgrid(surface.d1, surface.d2, indexing="ij")
+        d1, d2, E = [g1.ravel()], [g2.ravel()], [surface.effect[sample].ravel()]
+        if dense:
+            d1 += [surface.mono1, np.zeros(surface.mono2.size)]
+            d2 += [np.zeros(surface.mono1.size), surface.mono2]
+            E += [surface.mono1_effect[sample], surface.mono2_effect[sample]]
+        d1, d2, E = (np.concatenate(a) for a in (d1, d2, E))
+        ok = np.isfinite(E)
+        low, high = self.E_bounds
+        if surface.response == "TGI" and high is None:
+            high = 1.0
+        return self._fit(d1[ok], d2[ok], E[ok], (low, high))
+
     def fit(self, d1, d2, E) -> MuSyC:
         """Fit the model to flat arrays of doses and effects; returns self."""
+        return self._fit(d1, d2, E, self.E_bounds)
+
+    def _fit(self, d1, d2, E, e_bounds, stacklevel: int = 3) -> MuSyC:
         d1, d2, E = check_flat(d1, d2, E)
         m1, m2 = (d2 == 0), (d1 == 0)
         if m1.sum() < 3 or m2.sum() < 3:
             raise QSPError("MuSyC.fit needs single-drug data: at least 3 points with d2 = 0 and 3 with d1 = 0")
         f1, f2 = fit_hill(d1[m1], E[m1]), fit_hill(d2[m2], E[m2])
-        elo, ehi = self._effect_bounds(E)
+        elo, ehi = self._effect_bounds(E, e_bounds)
         p1, p2 = d1[d1 > 0], d2[d2 > 0]
         lo = [elo] * 4 + [np.log(self.h_bounds[0])] * 2 + [np.log(p1.min() / 1e3), np.log(p2.min() / 1e3)] \
             + [np.log(self.alpha_bounds[0])] * 2
         hi = [ehi] * 4 + [np.log(self.h_bounds[1])] * 2 + [np.log(p1.max() * 1e3), np.log(p2.max() * 1e3)] \
             + [np.log(self.alpha_bounds[1])] * 2
         lo, hi = np.array(lo), np.array(hi)
-        top = (d1 == d1.max()) & (d2 == d2.max())
-        e3 = float(E[top].mean())
+        combo = (d1 > 0) & (d2 > 0)
+        if combo.any():  # the combination point with the largest doses starts E3
+            k = np.argmax(np.where(combo, d1 / d1.max() + d2 / d2.max(), -np.inf))
+            e3 = float(E[k])
+        else:
+            e3 = float(E.max())
 
         def resid(p):
             return musyc_surface(d1, d2, p[0], p[1], p[2], p[3], *np.exp(p[4:]), ) - E
 
         best = None
-        for la12 in (0.0, np.log(5), -np.log(5)):
-            for la21 in (0.0, np.log(5), -np.log(5)):
-                x0 = np.array([0.5 * (f1.E0 + f2.E0), f1.Emax, f2.Emax, e3, np.log(f1.h), np.log(f2.h),
-                               np.log(f1.C), np.log(f2.C), la12, la21])
-                span = hi - lo
-                x0 = np.clip(x0, lo + 1e-6 * span, hi - 1e-6 * span)
-                sol = least_squares(resid, x0, bounds=(lo, hi), xtol=1e-12, ftol=1e-12, gtol=1e-12,
-                                    max_nfev=4000)
-                if best is None or sol.cost < best.cost:
-                    best = sol
+        a = np.log(5)
+        for la12, la21 in ((0.0, 0.0), (a, a), (-a, -a), (a, -a), (-a, a)):  # starts: alpha = 1, 5, 1/5
+            x0 = np.array([0.5 * (f1.E0 + f2.E0), f1.Emax, f2.Emax, e3, np.log(f1.h), np.log(f2.h),
+                           np.log(f1.C), np.log(f2.C), la12, la21])
+            span = hi - lo
+            x0 = np.clip(x0, lo + 1e-6 * span, hi - 1e-6 * span)
+            sol = least_squares(resid, x0, bounds=(lo, hi), xtol=1e-12, ftol=1e-12, gtol=1e-12, max_nfev=4000)
+            if best is None or sol.cost < best.cost:
+                best = sol
         p = best.x
         self.params_ = dict(zip(PARAMETERS, [float(v) for v in p[:4]] + [float(v) for v in np.exp(p[4:])]))
         natural = np.concatenate([lo[:4], np.exp(lo[4:])]), np.concatenate([hi[:4], np.exp(hi[4:])])
@@ -178,7 +203,7 @@ class MuSyC(SynergyModel):
         if self.at_bound_:
             shown = ", ".join(f"{k} = {self.params_[k]:.4g}" for k in self.at_bound_)
             warnings.warn(f"MuSyC fit: {shown} at a bound (the data do not pin them; see bounds_)",
-                          QSPWarning, stacklevel=2)
+                          QSPWarning, stacklevel=stacklevel)
         self.cost_ = float(best.cost)
         self.d1_, self.d2_, self.effect_ = d1, d2, E
         self.reference_ = self._null(d1, d2)
@@ -210,6 +235,14 @@ class MuSyC(SynergyModel):
         p["E3"] = max(p["E1"], p["E2"]) if self._sign > 0 else min(p["E1"], p["E2"])
         p["alpha12"] = p["alpha21"] = 1.0
         return musyc_surface(d1, d2, **p)
+
+    def _repr_html_(self) -> str:
+        from ..display import table_html
+
+        if not hasattr(self, "params_"):
+            return table_html("MuSyC", None, "not fitted yet; call fit(d1, d2, E)")
+        at = f", at a bound: {', '.join(self.at_bound_)}" if self.at_bound_ else ""
+        return table_html("MuSyC", self.parameters(), f"{len(self.d1_)} points, beta {self.beta_:.4g}{at}")
 
     def parameters(self) -> pd.DataFrame:
         """One row per parameter (and beta): value, lower and upper bound, whether the fit ended at a bound."""

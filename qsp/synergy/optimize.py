@@ -18,7 +18,11 @@ from pymoo.core.problem import Problem
 from ..errors import QSPError
 from .pareto import non_dominated
 from .result import TableResult
-from .surface import MonoCurve, Response, Treatment, default_mono_levels
+from ..memory_limits import check_memory, ensemble_bytes
+from ..option_names import option
+from .grid import default_mono_levels
+from .mono import MonoCurve, check_rising
+from .treatment import Response, Treatment
 
 __all__ = ["OptimizationResult", "SynergyProblem", "nsga2"]
 
@@ -65,7 +69,8 @@ class SynergyProblem(Problem):
         NAME for ``metric:NAME``.
     history_ : list of DataFrame
         Every evaluated population: variables, objectives, the schedule values actually simulated
-        (``<name>_used``, rounded to ``schedule_step``), tgi and the run status.
+        (``<name>_used``, rounded to ``schedule_step``), tgi (``effect`` when the response is not a TGI)
+        and the run status.
     """
 
     def __init__(self, model, treatment1: Treatment, treatment2: Treatment, *, bounds1, bounds2,
@@ -100,6 +105,10 @@ class SynergyProblem(Problem):
         self.objective_columns = ["1-tgi" if o == "tgi" else o.removeprefix("metric:")
                                   for o in objectives]
         self.dose_bounds = (tuple(bounds1), tuple(bounds2))
+        if isinstance(mono_points, bool) or not isinstance(mono_points, (int, np.integer)) or mono_points < 1:
+            raise QSPError(f"mono_points must be a positive integer. Got {mono_points!r}.")
+        check_memory(ensemble_bytes(2 * (mono_points + 3), n_regimens=2 * (mono_points + 3)),
+                     f"mono_points={mono_points}", "use fewer dense levels")
         xl = [bounds1[0], bounds2[0]] + [sched[k][0] for k in self.schedule_vars]
         xu = [bounds1[1], bounds2[1]] + [sched[k][1] for k in self.schedule_vars]
         super().__init__(n_var=len(xl), n_obj=len(objectives), n_ieq_constr=0 if tgi_min is None else 1,
@@ -108,7 +117,7 @@ class SynergyProblem(Problem):
         self._control: float | None = None
         self.history_: list[pd.DataFrame] = []
 
-    # ------------------------------------------------------------------ helpers
+    # ------------------------------------------------------------------ regimens and curves
     @property
     def variable_names(self) -> list[str]:
         return ["d1", "d2", *self.schedule_vars]
@@ -159,7 +168,7 @@ class SynergyProblem(Problem):
                 for k, b in enumerate(m2):
                     regs[f"s{n}_m2_{k}"] = self._regimen(t1, t2, 0.0, b)
             res = self._run(regs, [self.response.metric])
-            raw = res.table[self.response.metric.name].to_numpy(float)
+            raw = res.table[res.metrics[0]].to_numpy(float)
             self._control = float(raw[0])
             if not np.isfinite(self._control):
                 raise QSPError(f"the untreated control simulation failed: {res.table['message'][0]}")
@@ -170,6 +179,9 @@ class SynergyProblem(Problem):
                 pos += m1.size
                 e2 = self._effect(raw[pos:pos + m2.size])
                 pos += m2.size
+                what = option("response", self.response.text)
+                for m, e, t in ((m1, e1, self.treatments[0]), (m2, e2, self.treatments[1])):  # from dose 0
+                    check_rising(m, e, t.label, what, self.response.metric)
                 c1, c2 = MonoCurve(m1, e1), MonoCurve(m2, e2)
                 self._mono[key] = (c1, c2, c1.ec(0.5), c2.ec(0.5))
 
@@ -189,7 +201,7 @@ class SynergyProblem(Problem):
         res = self._run(regs, [self.response.metric, *self.extra])
         tab = res.table
         per = 3 if need_single else 1
-        raw = tab[self.response.metric.name].to_numpy(float).reshape(len(X), per)
+        raw = tab[res.metrics[0]].to_numpy(float).reshape(len(X), per)
         E = self._effect(raw[:, 0])
         d1, d2 = X[:, 0], X[:, 1]
         cols = {"tgi": E}
@@ -225,7 +237,7 @@ class SynergyProblem(Problem):
             hist[o] = F[:, k]
         for k, name in enumerate(self.schedule_vars):  # the values actually simulated (rounded)
             hist[f"{name}_used"] = [key[k] for key in keys]
-        hist["tgi"] = E
+        hist[self.response.column] = E
         hist["status"] = tab["status"].to_numpy().reshape(len(X), per)[:, 0]
         self.history_.append(hist)
 
@@ -247,6 +259,11 @@ class OptimizationResult(TableResult):
     @property
     def F(self) -> np.ndarray:
         return self.table[self.info["objectives"]].to_numpy(float)
+
+    def _facts(self) -> str:
+        i = self.info
+        return (f"{i['algorithm']}, {len(self.table)} non-dominated solutions of {i['n_evaluations']} evaluations, "
+                f"objectives {', '.join(i['objectives'])}, seed {i['seed']}")
 
     def plot(self, ax=None, *, objectives=None, reference=None):
         """The front in two objectives (optionally over a reference cloud, e.g. a grid MOOCS table)."""
@@ -285,6 +302,10 @@ def nsga2(problem: Problem, *, pop_size: int = 40, n_gen: int = 30, seed: int = 
 
     if isinstance(pop_size, bool) or not isinstance(pop_size, int) or pop_size < 4:
         raise QSPError(f"pop_size must be an integer >= 4. Got {pop_size!r}.")
+    per_point = 3 if isinstance(problem, SynergyProblem) else 0  # the combination and each drug alone
+    check_memory(ensemble_bytes(per_point * pop_size, n_regimens=per_point * pop_size)
+                 + 8.0 * 16 * pop_size * (problem.n_var + problem.n_obj), f"pop_size={pop_size}",
+                 "use a smaller population")
     alg = algorithm if algorithm is not None else NSGA2(pop_size=pop_size)
     term = termination if termination is not None else ("n_gen", int(n_gen))
     res = minimize(problem, alg, term, seed=seed, verbose=verbose)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import QSPError
+from ..display import table_html
 
 __all__ = ["SynergyModel", "TableResult", "check_flat"]
 
@@ -29,6 +30,10 @@ def check_flat(d1, d2, E) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if (arrays[0] < 0).any() or (arrays[1] < 0).any():
         raise QSPError("doses must be >= 0")
     return arrays[0], arrays[1], arrays[2]
+
+
+def _fmt(v) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
 def _json_default(obj):
@@ -65,6 +70,17 @@ class TableResult:
                 fh.write(text)
         return text
 
+    def _facts(self) -> str:
+        """Key facts for the notebook title line: the scalar metadata."""
+        return ", ".join(f"{k} {_fmt(v)}" for k, v in self.info.items() if isinstance(v, (str, int, float))
+                         and not isinstance(v, bool) and v is not None)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({len(self.table)} rows; {self._facts()})"
+
+    def _repr_html_(self) -> str:
+        return table_html(type(self).__name__, self.table, self._facts())
+
 
 class SynergyModel(TableResult):
     """Common contract of the synergy models (Bliss, HSA, Loewe, ZIP, MuSyC).
@@ -94,6 +110,24 @@ class SynergyModel(TableResult):
         if hasattr(self, "params_"):
             out["params"] = self.params_
         return out
+
+    def __repr__(self) -> str:
+        if not hasattr(self, "synergy_"):
+            return f"{type(self).__name__}() (not fitted)"
+        return f"{type(self).__name__}({len(self.d1_)} points; {self._facts()})"
+
+    def _facts(self) -> str:
+        s = np.asarray(self.synergy_, float)
+        combo = (self.d1_ > 0) & (self.d2_ > 0)
+        vals = s[combo & np.isfinite(s)]
+        mean = f", mean {self.score_name} over the combinations {vals.mean():.4g}" if vals.size else ""
+        extra = f", beta {self.beta_:.4g}" if hasattr(self, "beta_") and hasattr(self, "params_") else ""
+        return f"{self.kind}, score {self.score_name}{mean}{extra}"
+
+    def _repr_html_(self) -> str:
+        if not hasattr(self, "synergy_"):
+            return table_html(type(self).__name__, None, "not fitted yet; call fit(d1, d2, E)")
+        return table_html(type(self).__name__, self.table, self._facts())
 
     def plot(self, ax=None, *, log: bool = False):
         """Heatmap of the score on the dose grid (combination points only); returns the Axes."""

@@ -13,10 +13,11 @@ from .plausible import generate
 from .problem import PlausibleProblem
 from .rates import clopper_pearson, fisher_exact, newcombe_difference, wilson_interval
 from .responses import best_percent_change, classify_recist, grade_crs
-from .result import PlausiblePatients, PrevalenceWeights, TrialResult, VirtualPopulation
+from .result import PlausiblePatients, PrevalenceWeights, VirtualPopulation
 from .selection import select
 from .target import Target
 from .trial import compare_arms, response_rates, simulate_trial
+from .trial_result import TrialResult
 from .weighting import effective_sample_size, weight
 
 __all__ = ["ParameterBounds", "OutputBounds", "flat_bottom", "PlausibleProblem", "generate", "PlausiblePatients",

@@ -7,8 +7,15 @@ import sys
 from pathlib import Path
 
 from ..errors import QSPError
+from ..option_names import cli_options
 
-__all__ = ["register"]
+__all__ = ["register", "CLI_NAMES"]
+
+#: Python argument -> command-line option, for messages raised by the library (None: no such option).
+CLI_NAMES = {"n": "--n", "max_simulations": "--max-simulations", "target": "--target", "method": "--method",
+             "n_bins": "--bins", "k": "--k", "points": "--points", "assess_every": "--assess-every",
+             "cr": "--cr", "pr": "--pr", "pd": "--pd", "parameters": None, "metrics": "--metric",
+             "cytokine": "--cytokine", "crs_thresholds": "--crs-threshold", "confidence": "--confidence"}
 
 
 def _toml(path) -> dict:
@@ -39,6 +46,7 @@ def register(subparsers) -> None:
                    help="with --method mh: score plausible points by the target density of their outputs")
     g.add_argument("--out", required=True, metavar="FILE.parquet|FILE.csv")
     g.add_argument("--json", metavar="FILE", help="also write the summary and rows as JSON")
+    g.add_argument("--quiet", action="store_true", help="no progress bar (shown on a terminal otherwise)")
     g.set_defaults(handler=_generate)
 
     s = sub.add_parser("select", help="select a virtual population from plausible patients")
@@ -57,7 +65,8 @@ def register(subparsers) -> None:
     w.add_argument("pps", metavar="PPS")
     w.add_argument("--target", required=True, metavar="FILE.toml|FILE.csv")
     w.add_argument("--method", choices=["qp", "binned"], default="qp")
-    w.add_argument("--bins", type=_positive(int), default=10)
+    w.add_argument("--bins", type=_positive(int), default=10,
+                   help="bins per output (target quantiles; default 10, at least 2)")
     w.add_argument("--out", required=True, metavar="FILE.parquet|FILE.csv")
     w.add_argument("--json", metavar="FILE")
     w.set_defaults(handler=_weight)
@@ -76,6 +85,11 @@ def register(subparsers) -> None:
                         "time)")
     t.add_argument("--t-end", type=_positive(float))
     t.add_argument("--points", type=_positive(int))
+    t.add_argument("--arm-dose", action="append", nargs=2, metavar=("NAME", "SPEC"),
+                   help="add a dose to arm NAME (a new arm, an --arm or a --regimen); SPEC as in 'qsp simulate "
+                        "--dose': target=ID,amount=A[,unit=mg/kg][,time=T][,every=T][,count=N | ,repeat=N]"
+                        "[,duration=T] (repeatable)")
+    t.add_argument("--body-weight", type=_positive(float), metavar="KG", help="body weight for per-kg doses")
     t.add_argument("--param", action="append", type=_key_value, metavar="ID=VALUE", help="override in every arm")
     t.add_argument("--floor", type=float, help="detection limit: a nadir at or below it is a CR")
     t.add_argument("--cr", type=float, default=-100.0, help="CR threshold in %% (default -100)")
@@ -93,7 +107,14 @@ def register(subparsers) -> None:
     t.add_argument("--plot", metavar="FILE.png", help="waterfall plot")
     t.add_argument("--spider", metavar="FILE.png", help="spider plot of the first arm")
     t.add_argument("--json", metavar="FILE")
+    t.add_argument("--store", metavar="DIR", help="keep the simulations in this Parquet directory; a rerun with the "
+                                                 "same --store and inputs reuses those already there")
+    t.add_argument("--quiet", action="store_true", help="no progress bar (shown on a terminal otherwise)")
     t.set_defaults(handler=_simulate)
+    from ..cli import allow_negative_values
+
+    for parser in (p, g, s, w, t):
+        allow_negative_values(parser)
 
 
 def _arm(text: str) -> tuple[str, dict]:
@@ -106,6 +127,8 @@ def _arm(text: str) -> tuple[str, dict]:
         key, eq, value = part.partition("=")
         if not eq or not key.strip():
             raise argparse.ArgumentTypeError(f"arm override {part!r} is not ID=VALUE (in {text!r})")
+        if key.strip() in params:
+            raise argparse.ArgumentTypeError(f"arm override {key.strip()!r} is given twice (in {text!r})")
         try:
             params[key.strip()] = float(value)
         except ValueError:
@@ -148,8 +171,9 @@ def _generate(args) -> int:
     if not isinstance(options, dict):
         raise QSPError(f"'options' in spec {args.spec!r} must be a table ([options]). Got {options!r}.")
     target = _target(args.target) if args.target else None
-    pps = generate(problem, n, method=method, seed=seed,
-                   max_simulations=args.max_simulations or spec.get("max_simulations"), target=target, **options)
+    with cli_options(CLI_NAMES):
+        pps = generate(problem, n, method=method, seed=seed, progress=False if args.quiet else None,
+                       max_simulations=args.max_simulations or spec.get("max_simulations"), target=target, **options)
     _write_table(pps, args.out)
     if args.json:
         pps.to_json(args.json)
@@ -174,7 +198,8 @@ def _select(args) -> int:
     from .selection import select
 
     pps = read_table(args.pps)
-    vps = select(pps, _target(args.target), k=args.k, seed=args.seed)
+    with cli_options(CLI_NAMES):
+        vps = select(pps, _target(args.target), k=args.k, seed=args.seed)
     _write_table(vps, args.out)
     if args.fit:
         vps.fit.to_csv(args.fit, index=False)
@@ -191,13 +216,35 @@ def _weight(args) -> int:
     from .result import read_table
     from .weighting import weight
 
-    res = weight(read_table(args.pps), _target(args.target), method=args.method, n_bins=args.bins)
+    with cli_options(CLI_NAMES):
+        res = weight(read_table(args.pps), _target(args.target), method=args.method, n_bins=args.bins)
     _write_table(res, args.out)
     if args.json:
         res.to_json(args.json)
     print(f"weights for {len(res.table)} plausible patients ({args.method}): ESS {res.ess:.1f} -> {args.out}",
           file=sys.stderr)
     return 0
+
+
+def _add_arm_doses(model, arms: dict, pairs) -> None:
+    """Add ``--arm-dose NAME SPEC`` doses to ``arms``: to a new arm, an ``--arm`` or a metadata regimen's arm."""
+    from ..cli import _dose
+
+    extra: dict[str, list] = {}
+    for name, spec in pairs:
+        try:
+            extra.setdefault(name, []).append(_dose(spec))
+        except argparse.ArgumentTypeError as exc:
+            raise QSPError(f"--arm-dose {name}: {exc}") from None
+    for name, doses in extra.items():
+        spec = arms.get(name)
+        if spec is None:
+            arms[name] = (doses, {})
+        elif isinstance(spec, str):
+            reg_doses, reg_params = model.regimen(spec)
+            arms[name] = (list(reg_doses) + doses, reg_params)
+        else:
+            arms[name] = (list(spec[0]) + doses, spec[1])
 
 
 def _simulate(args) -> int:
@@ -209,19 +256,31 @@ def _simulate(args) -> int:
     vps = read_table(args.vps)
     if args.crs_threshold and not args.cytokine:
         raise QSPError("--crs-threshold needs --cytokine OUTPUT")
-    arms = {name: name for name in args.regimen or []}
+    regimens = args.regimen or []
+    twice = sorted({r for r in regimens if regimens.count(r) > 1})
+    if twice:
+        raise QSPError(f"--regimen {twice[0]!r} is given twice")
+    arms = {name: name for name in regimens}
     for name, params in args.arm or []:
         if name in arms:
             raise QSPError(f"arm {name!r} is given twice; give each --regimen/--arm a distinct name")
         arms[name] = ([], params)
+    _add_arm_doses(model, arms, args.arm_dose or [])
     if not arms:
-        raise QSPError("give at least one arm: --regimen NAME (model metadata) or --arm NAME[:ID=VALUE,...]")
-    trial = simulate_trial(model, vps, arms, tumour=args.tumour, baseline=args.baseline,
-                           until=args.until, assess_every=args.assess_every, t_end=args.t_end, points=args.points,
-                           fixed=dict(args.param or []),
-                           floor=args.floor, cr=args.cr, pr=args.pr, pd_threshold=args.pd, cytokine=args.cytokine,
-                           crs_thresholds=args.crs_threshold, metrics=args.metric or (),
-                           weights="weight" if args.weighted else None, confidence=args.confidence)
+        raise QSPError("give at least one arm: --regimen NAME (model metadata), --arm NAME[:ID=VALUE,...] "
+                       "or --arm-dose NAME SPEC")
+    fixed = dict(args.param or [])
+    if len(fixed) < len(args.param or []):
+        keys = [k for k, _ in args.param]
+        raise QSPError(f"--param {next(k for k in keys if keys.count(k) > 1)!r} is given twice")
+    with cli_options({**CLI_NAMES, "pd_threshold": "--pd"}):
+        trial = simulate_trial(model, vps, arms, tumour=args.tumour, baseline=args.baseline,
+                               until=args.until, assess_every=args.assess_every, t_end=args.t_end, points=args.points,
+                               fixed=fixed, floor=args.floor, cr=args.cr, pr=args.pr, pd_threshold=args.pd,
+                               cytokine=args.cytokine, crs_thresholds=args.crs_threshold, metrics=args.metric or (),
+                               weights="weight" if args.weighted else None, confidence=args.confidence,
+                               progress=False if args.quiet else None, out=args.store,
+                               body_weight=args.body_weight)
     out = Path(args.out)
     _write_table(trial, args.out)
     stem = out.with_suffix("")

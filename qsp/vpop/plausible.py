@@ -9,16 +9,19 @@ is checked once more against the parameter and output bounds.
 from __future__ import annotations
 
 import inspect
+import sys
 import time
 
 import numpy as np
 import pandas as pd
 
 from ..errors import QSPError
+from ..option_names import option
 from .annealing import anneal
 from .cohort import sample_accept
 from .metropolis import metropolis
-from .problem import PlausibleProblem
+from ..memory_limits import check_memory, ensemble_bytes
+from .problem import PlausibleProblem, check_budget
 from .result import PlausiblePatients
 from .target import Target
 
@@ -28,7 +31,8 @@ GENERATORS = {"optimize": anneal, "mh": metropolis, "sample": sample_accept}
 
 
 def generate(problem: PlausibleProblem, n: int, *, method: str = "optimize", seed: int | None = 0,
-             max_simulations: int | None = None, target=None, **options) -> PlausiblePatients:
+             max_simulations: int | None = None, target=None, progress: bool | None = None,
+             **options) -> PlausiblePatients:
     """Generate up to ``n`` plausible patients.
 
     Parameters
@@ -45,6 +49,9 @@ def generate(problem: PlausibleProblem, n: int, *, method: str = "optimize", see
         ``mh`` only: score plausible points by the target density of their outputs, ``s = rho_D(M(p))``
         (Rieger et al. 2018), so that chains spend their time where the data are; each target output
         must be an output of the problem.
+    progress : bool, optional
+        Progress bar of the simulations (out of ``max_simulations``) on stderr; default: only when stderr
+        is a terminal.
     **options
         Passed to the generator (``n_starts``, ``max_iter``, ``step`` for optimize; ``n_chains``,
         ``width``, ``log_density``, ``burn_in`` for mh; ``batch_size`` for sample).
@@ -73,8 +80,16 @@ def generate(problem: PlausibleProblem, n: int, *, method: str = "optimize", see
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise QSPError(f"unknown option {unknown[0]!r} for method {method!r}; use {', '.join(allowed)}")
+    n, budget = check_budget(n, max_simulations)
+    _check_size(problem, n, method, options)
     started = time.perf_counter()
-    found = GENERATORS[method](problem, n, seed=seed, max_simulations=max_simulations, **options)
+    problem.progress = _progress_bar(budget, progress)
+    try:
+        found = GENERATORS[method](problem, n, seed=seed, max_simulations=budget, **options)
+    finally:
+        if problem.progress is not None:
+            problem.progress.close()
+        problem.progress = None
     wall = time.perf_counter() - started
     keep = problem.parameters.contains(found.x) & problem.outputs.inside(found.y)
     if not keep.all():  # cannot happen by construction; never hand out an implausible point
@@ -89,10 +104,34 @@ def generate(problem: PlausibleProblem, n: int, *, method: str = "optimize", see
                              output_bounds=problem.outputs.to_dict(), n_attempts=found.n_attempts)
 
 
+#: Points per ensemble call of each generator when its option is not given.
+_BATCH = {"optimize": ("n_starts", 64), "mh": ("n_chains", 64), "sample": ("batch_size", 256)}
+
+
+def _check_size(problem: PlausibleProblem, n: int, method: str, options: dict) -> None:
+    """Refuse a generation whose kept patients or batches exceed the memory bound."""
+    key, default = _BATCH[method]
+    batch = options.get(key, default)
+    batch = batch if isinstance(batch, (int, np.integer)) and not isinstance(batch, bool) else default
+    cols = problem.parameters.dim + len(problem.outputs.names)
+    size = 32.0 * n * (cols + 1) + 8.0 * 8 * batch * cols + ensemble_bytes(batch, grid_points=problem.points)
+    check_memory(size, f"{option('n', n)} ({key} {batch})", "ask for fewer plausible patients or smaller batches")
+
+
+def _progress_bar(total: int, progress):
+    show = progress if progress is not None else sys.stderr.isatty()
+    if not show:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="sim", desc="plausible patients", smoothing=0.05)
+
+
 def _target_density(problem: PlausibleProblem, target, method: str):
     """``f(y) -> log rho_D`` over the problem's output columns, for the Metropolis-Hastings score."""
     if method != "mh":
-        raise QSPError(f"target= scores Metropolis-Hastings chains; use method='mh'. Got method={method!r}.")
+        raise QSPError(f"{option('target')} scores Metropolis-Hastings chains; use {option('method', 'mh')}. "
+                       f"Got {method!r}.")
     if not isinstance(target, Target):
         raise QSPError(f"target must be a qsp.vpop.Target. Got {type(target).__name__}.")
     names = list(problem.outputs.names)

@@ -76,6 +76,7 @@ class PlausibleProblem:
             raise QSPError(f"parameter {sorted(clash)[0]!r} is both varied and fixed; remove it from one")
         self.n_simulations = 0
         self.n_failed = 0
+        self.progress = None  # a progress bar that generate() sets while it runs
 
     def regimens(self) -> dict:
         """The ``regimens=`` argument of ``ensemble.run`` (one arm, fixed overrides merged in)."""
@@ -113,6 +114,8 @@ class PlausibleProblem:
         g[failed] = np.inf
         self.n_simulations += len(u)
         self.n_failed += int(failed.sum())
+        if self.progress is not None:
+            self.progress.update(len(u))
         return Evaluation(u, x, y, g, failed, table["message"].tolist())
 
 

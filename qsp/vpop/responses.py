@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import QSPError
+from ..option_names import option
 
 __all__ = ["best_percent_change", "classify_recist", "grade_crs", "CATEGORIES"]
 
@@ -92,7 +93,8 @@ def classify_recist(best, *, nadir=None, floor: float | None = None, cr: float =
         Thresholds (%): CR at or below ``cr``, PR at or below ``pr``, PD at or above ``pd``.
     """
     if not cr <= pr < pd:
-        raise QSPError(f"need cr <= pr < pd. Got cr={cr}, pr={pr}, pd={pd}.")
+        raise QSPError(f"the thresholds need CR <= PR < PD. Got {option('cr', cr)}, {option('pr', pr)}, "
+                       f"{option('pd', pd)}.")
     best = np.asarray(best, float)
     is_cr = best <= cr
     if floor is not None:

@@ -22,6 +22,8 @@ from scipy.spatial import cKDTree
 from scipy.special import gammaln
 
 from ..errors import QSPError
+from ..memory_limits import check_memory
+from ..option_names import option
 from .result import VirtualPopulation, parameter_names, pp_table
 from .target import Target, ks_statistic
 
@@ -80,6 +82,12 @@ def select(pps, target: Target, *, k: int = 5, n_beta: int = 41, beta_span: floa
     usable = np.isfinite(z).all(axis=1)
     if usable.sum() <= k:
         raise QSPError(f"only {int(usable.sum())} plausible patients have usable outputs; need more than k = {k}")
+    for name, value in (("n_beta", n_beta), ("n_repeats", n_repeats), ("n_final", n_final)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise QSPError(f"{option(name)} must be a positive integer. Got {value!r}.")
+    check_memory(8.0 * len(z) * (n_repeats + n_final + 2 * k + 8),
+                 f"{option('n_repeats', n_repeats)}, {option('n_final', n_final)}, {option('k', k)} ({len(z)} "
+                 f"plausible patients)", "use fewer draws")
     zu = z[usable]
     log_ratio = np.full(len(z), -np.inf)
     log_ratio[usable] = target.log_density(y[usable]) - knn_log_density(zu, k)

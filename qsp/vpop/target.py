@@ -91,13 +91,16 @@ class Target:
 
     @classmethod
     def from_observations(cls, data: pd.DataFrame, *, log: bool = True) -> Target:
-        """Individual observed values, one column per output (rows with missing values are dropped).
+        """Individual observed values, one column per output (rows with missing values are dropped; a cell
+        that is not a number is refused, naming its row and column).
 
         With ``log=True`` every all-positive column is compared on the log scale.
         """
         if not isinstance(data, pd.DataFrame) or data.shape[1] == 0:
             raise QSPError("observations must be a DataFrame with one column per output")
-        data = data.apply(pd.to_numeric, errors="coerce").dropna()
+        from ..tables import check_numeric
+
+        data = check_numeric(data, what="observations").dropna()
         if len(data) < 5:
             raise QSPError(f"need at least 5 complete observations. Got {len(data)}.")
         lg = np.array([bool(log) and (data[c] > 0).all() for c in data.columns])
@@ -117,9 +120,9 @@ class Target:
                 raise QSPError(f"target {str(path)!r} needs [outputs.NAME] tables (distribution, median/sd_log "
                                "or mean/sd)")
             return cls.from_summary(spec["outputs"], correlation=spec.get("correlation"))
-        from .result import read_table
+        from ..tables import read_table
 
-        return cls.from_observations(read_table(path))
+        return cls.from_observations(read_table(path, what="observations file", numeric=True))
 
     # -- use ----------------------------------------------------------------------------------
     def values(self, table: pd.DataFrame) -> np.ndarray:

@@ -14,9 +14,12 @@ from .. import ensemble
 from ..dosing import Dose
 from ..ensemble.metrics import Metric, as_metrics
 from ..errors import QSPError, QSPWarning
+from ..memory_limits import check_memory, ensemble_bytes
+from ..option_names import offered, option
 from .rates import fisher_exact, newcombe_difference, wilson_interval
 from .responses import CATEGORIES, best_percent_change, classify_recist, grade_crs
-from .result import TrialResult, parameter_names, pp_table
+from .result import parameter_names, pp_table
+from .trial_result import TrialResult
 from .weighting import effective_sample_size
 
 __all__ = ["simulate_trial", "response_rates", "compare_arms"]
@@ -33,7 +36,8 @@ def _parameter_columns(model, table: pd.DataFrame, parameters, saved) -> list[st
     ids = set(model.parameters.index) | set(model.compartments.index) | set(model.species.index)
     cols = [c for c in table.columns if c in ids or (c.startswith("[") and c[1:-1] in ids)]
     if not cols:
-        raise QSPError("no column of the virtual-population table is a parameter of the model; pass parameters=")
+        advice = f"; pass {option('parameters')}" if offered("parameters") else " (name them after the model's ids)"
+        raise QSPError(f"no column of the virtual-population table is a parameter of the model{advice}")
     return cols
 
 
@@ -64,7 +68,8 @@ def simulate_trial(model, vps, regimens, *, tumour: str, baseline: float = 0.0, 
                    parameters=None, floor: float | None = None, cr: float = -100.0, pr: float = -30.0,
                    pd_threshold: float = 20.0, cytokine: str | None = None, crs_thresholds=None,
                    metrics=(), weights=None, responders=("CR", "PR"), confidence: float = 0.95,
-                   backend="serial", chunk_size: int = 256, seed: int | None = 0) -> TrialResult:
+                   backend="serial", chunk_size: int = 256, seed: int | None = 0, progress: bool | None = None,
+                   out=None, body_weight: float | None = None) -> TrialResult:
     """Simulate each regimen across a virtual population and classify every patient's response.
 
     Parameters
@@ -104,10 +109,22 @@ def simulate_trial(model, vps, regimens, *, tumour: str, baseline: float = 0.0, 
     confidence : float
         Level of the intervals.
     backend, chunk_size, seed : ensemble options
+    progress : bool, optional
+        Progress bar of the simulations on stderr (default: only when stderr is a terminal).
+    out : path, optional
+        Keep the simulations in this Parquet directory; a rerun with the same inputs reuses them.
+    body_weight : float, optional
+        kg, for per-kg doses (default: the model metadata's ``body_weight``).
 
     Returns
     -------
     TrialResult
+
+    Raises
+    ------
+    InputError
+        Bad arms, weights or thresholds, or a trial above the memory bound (patients x arms x output
+        points, or x visits with a very small ``assess_every``).
     """
     started = time.perf_counter()
     table = pp_table(vps)
@@ -118,7 +135,8 @@ def simulate_trial(model, vps, regimens, *, tumour: str, baseline: float = 0.0, 
         weights = "weight"
     if isinstance(weights, str):
         if weights not in table.columns:
-            raise QSPError(f"weights column {weights!r} is not in the virtual-population table")
+            raise QSPError(f"column {weights!r} (the prevalence weights) is not in the virtual-population table; "
+                           "weight the plausible patients first (qsp vpop weight, or qsp.vpop.weight)")
         weights = table[weights].to_numpy(float)
     if weights is not None:
         weights = np.asarray(weights, float)
@@ -132,10 +150,12 @@ def simulate_trial(model, vps, regimens, *, tumour: str, baseline: float = 0.0, 
     if cytokine:
         mets.append(Metric("cmax", cytokine, name="cytokine_peak"))
     samples = table[cols].reset_index(drop=True)
+    _check_size(model, len(samples) * len(arms), t_end, points, baseline, until, assess_every, assessments)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", QSPWarning)  # failures are reported per arm below
         res = ensemble.run(model, samples, regimens=arms, metrics=mets, t_end=t_end, points=points,
-                           trajectories=[tumour], backend=backend, chunk_size=chunk_size, seed=seed, progress=False)
+                           trajectories=[tumour], backend=backend, chunk_size=chunk_size, seed=seed,
+                           progress=progress, out=out, body_weight=body_weight)
     t = res.table
     traj = res.trajectories
     grid = np.sort(traj["time"].unique())
@@ -178,6 +198,24 @@ def simulate_trial(model, vps, regimens, *, tumour: str, baseline: float = 0.0, 
             "confidence": confidence, "fixed": fixed}
     return TrialResult(patients, rates, comparisons, traj, rule=rule, n_failed=res.n_failed,
                        wall_seconds=time.perf_counter() - started, weighted=weights is not None)
+
+
+def _check_size(model, tasks: int, t_end, points, baseline, until, every, times) -> None:
+    """Refuse a trial whose simulations, kept tumour curves or visit readings exceed the memory bound."""
+    if points is None:
+        points = model.metadata.get("points") or 101
+    end = until if until is not None else (t_end if t_end is not None else model.metadata.get("t_end"))
+    visits = 0.0
+    if every is not None and end is not None:
+        try:
+            visits = max(0.0, (float(end) - float(baseline)) / float(every))
+        except (TypeError, ValueError, ZeroDivisionError):
+            visits = 0.0  # refused with its own message below
+    elif times is not None:
+        visits = float(np.size(times))
+    size = ensemble_bytes(tasks, trajectory_points=points, grid_points=points) + 16.0 * tasks * visits
+    parts = [f"{tasks} simulations", option("points", points)] + ([option("assess_every", every)] if every else [])
+    check_memory(size, ", ".join(parts), "use fewer output points or visits, or fewer patients")
 
 
 def _visits(every, times, baseline: float, end: float):

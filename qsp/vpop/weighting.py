@@ -24,12 +24,22 @@ import numpy as np
 from scipy import stats
 
 from ..errors import QSPError
+from ..memory_limits import check_memory
+from ..option_names import option
 from .result import PrevalenceWeights, parameter_names, pp_table
 from .target import Target
 
-__all__ = ["weight", "effective_sample_size"]
+__all__ = ["weight", "weight_bytes", "effective_sample_size"]
 
 METHODS = ("qp", "binned")
+
+
+def weight_bytes(n: int, n_outputs: int, n_bins: int, method: str = "qp") -> float:
+    """Estimated memory (bytes) of :func:`weight`: ``qp`` holds a dense (bins + moments) x patients matrix per
+    output and two copies while building it; ``binned`` only per-bin sums."""
+    if method == "qp":
+        return 8.0 * 3 * n * n_outputs * (n_bins + 2) + 8.0 * 16 * n
+    return 8.0 * 4 * (n + n_bins) * n_outputs
 
 
 def effective_sample_size(w) -> float:
@@ -135,8 +145,10 @@ def weight(pps, target: Target, *, method: str = "qp", n_bins: int = 10, moments
     n = int(usable.sum())
     if n < 2:
         raise QSPError(f"only {n} plausible patients have usable outputs; weighting needs at least 2")
-    if not isinstance(n_bins, int) or n_bins < 2:
-        raise QSPError(f"n_bins must be an integer >= 2. Got {n_bins!r}.")
+    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 2:
+        raise QSPError(f"{option('n_bins')} must be an integer >= 2. Got {n_bins!r}.")
+    check_memory(weight_bytes(n, len(target.names), n_bins, method), f"{option('n_bins', n_bins)} ({n} plausible "
+                 f"patients, {len(target.names)} output(s), method {method!r})", "use fewer bins (10 to 20 is usual)")
     cap = 1.0 if max_weight is None else float(max_weight)
     if not 1.0 / n <= cap <= 1.0:
         raise QSPError(f"max_weight must lie in [1/N, 1] = [{1 / n:.3g}, 1]. Got {max_weight!r}.")
