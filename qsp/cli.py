@@ -107,12 +107,13 @@ def _dose(text: str):
 
 def _positive(kind):
     def parse(text):
-        try:
-            v = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not math.isfinite(v):
-            raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+        if kind is float:
+            v = _number(text, "the value")
+        else:
+            try:
+                v = kind(text)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
         if v <= 0:
             raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
         return v

@@ -15,6 +15,8 @@ from qsp import synergy
 from qsp.cli import main
 from qsp.synergy import DoseResponseSurface, MuSyC, Treatment, dose_grid, moocs, musyc_surface, simulate_surface
 
+from .cli_checks import one_line
+
 matplotlib.use("Agg")
 
 PEMBRO = Treatment("A1", "mg/kg", time=3, every=3, count=5)
@@ -40,12 +42,6 @@ def cli(capfd, *args) -> tuple[int, str]:
     except SystemExit as exc:
         rc = exc.code
     return rc, capfd.readouterr().err
-
-
-def one_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("qsp: error:") and "Traceback" not in err, err
-    return lines[0]
 
 
 # ------------------------------------------------------------------------------------------ direction

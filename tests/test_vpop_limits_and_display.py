@@ -11,6 +11,7 @@ import qsp
 from qsp import vpop
 from qsp.cli import main
 
+from .cli_checks import one_line
 from .test_vpop_plausible import ANALYTIC
 from .test_vpop_trial import TUMOUR
 
@@ -46,12 +47,6 @@ def cli(capfd, *args) -> tuple[int, str]:
     except SystemExit as exc:
         rc = exc.code
     return rc, capfd.readouterr().err
-
-
-def one_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("qsp: error:") and "Traceback" not in err, err
-    return lines[0]
 
 
 # ------------------------------------------------------------------------------------------ memory bound

@@ -1,0 +1,8 @@
+"""Checks shared by the command-line tests."""
+
+
+def one_line(err: str) -> str:
+    """The single line of a CLI error on stderr (fails unless there is exactly one, with no traceback)."""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("qsp: error:") and "Traceback" not in err, err
+    return lines[0]
