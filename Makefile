@@ -28,6 +28,7 @@ conformance: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/overhead.py
 	$(PY) benchmarks/ensemble.py
+	$(PY) benchmarks/info.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

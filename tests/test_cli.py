@@ -87,7 +87,7 @@ def test_info_validate_models(files):
     (["simulate", "{d}/pk.ant", "--t-end", "1", "--dose", "target=A,amount=1,unit=mg"], "molecular weight"),
     (["simulate", "{d}/pk.ant", "--t-end", "1", "--dose", "target=A,amount=1,colour=red"], "unknown dose field"),
     (["simulate", "{d}/pk.ant", "--t-end", "-5"], "must be > 0"),
-    (["simulate", "{d}/pk.ant", "--t-end", "ten"], "expected a number"),
+    (["simulate", "{d}/pk.ant", "--t-end", "ten"], "must be a number"),
     (["simulate", "{d}/pk.ant", "--t-end", "1", "--format", "parquet"], "needs --out"),
     (["simulate", "{d}/pk.ant"], "--t-end"),
     (["validate", "{d}/missing.xml"], "does not exist"),
