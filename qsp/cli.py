@@ -158,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "time-triggered events), then start the dosed run from the state reached")
     s.add_argument("--output", action="append", metavar="SELECTOR",
                    help="output selector, repeatable: S (amount), [S] (concentration), parameter or reaction id")
+    s.add_argument("--parameter-set", metavar="NAME",
+                   help="a named parameter set of the model's metadata (see 'qsp info'); --param wins on a clash")
     s.add_argument("--param", action="append", type=_key_value, metavar="ID=VALUE", help="parameter override")
     s.add_argument("--initial", action="append", type=_key_value, metavar="ID=VALUE",
                    help="initial amount (S=...) or concentration ([S]=...)")
@@ -236,6 +238,8 @@ def _simulate(args) -> int:
     model = _load(args.model)
     doses = list(args.dose or [])
     params = _pairs(args.param, "--param")
+    if args.parameter_set:
+        params = {**model.parameter_set(args.parameter_set), **params}
     initial = _pairs(args.initial, "--initial")
     if not args.regimen and not doses and model.metadata.get("default_regimen"):
         args.regimen = model.metadata["default_regimen"]
@@ -321,6 +325,8 @@ def _info(args) -> int:
         for name, reg in meta.get("regimens", {}).items():
             mark = " (default)" if name == meta.get("default_regimen") else ""
             lines.append(f"regimen: {name}{mark}: {reg.get('description', '')}")
+        for name, pset in meta.get("parameter_sets", {}).items():
+            lines.append(f"parameter set: {name}: {pset.get('description', '')}")
         for key, sel in meta.get("outputs", {}).items():
             lines.append(f"output: {key} = {sel}")
     with pd.option_context("display.width", 160, "display.max_columns", 20, "display.max_colwidth", 60,

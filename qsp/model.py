@@ -245,6 +245,17 @@ class Model(WarmInstance):
         spec = regimens[name]
         return [Dose.from_dict(d) for d in spec.get("doses", [])], dict(spec.get("params", {}))
 
+    def parameter_set(self, name: str) -> dict[str, float]:
+        """Values of a named parameter set of the model's metadata (e.g. another calibration), for ``params=``.
+
+        Shipped models list theirs under ``parameter_sets`` in the metadata, each with a description and
+        its provenance (see ``qsp info MODEL``).
+        """
+        sets = self.metadata.get("parameter_sets", {})
+        if name not in sets:
+            raise unknown_id("parameter set", str(name), sets, where=f" of model {self.name!r}")
+        return {k: float(v) for k, v in sets[name]["params"].items()}
+
     # ------------------------------------------------------------------ simulation
     def simulate(self, t_end: float | None = None, *, points: int | None = None,
                  times: Sequence[float] | None = None, t_start: float = 0.0,
