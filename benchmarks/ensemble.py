@@ -23,7 +23,7 @@ import qsp
 from qsp import ensemble
 
 HERE = Path(__file__).resolve().parent
-RANGES = {p: {"low": v / 3, "high": v * 3, "distribution": "lognormal"}
+RANGES = {p: {"distribution": "lognormal", "median": v, "sd_log": np.log(3) / 2}
           for p, v in {"kel": 0.1, "kon": 1.0, "kint": 0.2, "kdeg": 0.1}.items()}
 DOSE, TIMES = 30.0, [0.0, 7.0, 14.0, 21.0]
 GRID = np.linspace(0, 28, 113)

@@ -8,8 +8,8 @@
 # 2. select:   a virtual population whose day-21 untreated volume matches the stated target
 #              (log-normal, median 900 uL, sd of ln(volume) 0.35);
 # 3. simulate: concurrent vs sequential RT 5 x 2 Gy + anti-PD-L1 across it, RECIST-like responses from
-#              weekly measurements after day 7 (first treatment) up to day 56, eradication rule on, a
-#              volume <= 10 uL counted as CR.
+#              weekly measurements after day 7 (first treatment) up to day 56, a volume <= 10 uL counted as
+#              CR; once with the eradication rule on (trial.csv) and once with it off (trial_rule_off.csv).
 # Set PYTHON to choose the interpreter (default .venv/bin/python, else python3).
 set -euo pipefail
 
@@ -60,3 +60,7 @@ EOF
     --tumour TV_tot --baseline 7 --assess-every 7 --t-end 57 --points 229 --param cure_on=1 --floor 10 \
     --out "$OUT/trial.csv" --json "$OUT/trial.json" \
     --plot "$OUT/waterfall.png" --spider "$OUT/spider.png"
+"$PYTHON" -m qsp vpop simulate tritherapy --vps "$OUT/vps.parquet" \
+    --regimen rt_anti_pdl1_concurrent --regimen rt_anti_pdl1_sequential \
+    --tumour TV_tot --baseline 7 --assess-every 7 --t-end 57 --points 229 --param cure_on=0 --floor 10 \
+    --out "$OUT/trial_rule_off.csv" --quiet

@@ -169,8 +169,8 @@ def test_bad_sample_columns(model):
 
 def test_sampling_distributions():
     ranges = {"a": {"low": 1, "high": 100, "distribution": "loguniform"},
-              "b": {"low": 2, "high": 6, "distribution": "normal"},
-              "c": {"low": 1, "high": 9, "distribution": "lognormal"}}
+              "b": {"distribution": "normal", "mean": 4, "sd": 1},
+              "c": {"distribution": "lognormal", "median": 3, "sd_log": np.log(3) / 2}}
     X = ensemble.sample_parameters(ranges, 20000, seed=1, method="lhs")
     assert X.a.between(1, 100).all() and np.median(np.log10(X.a)) == pytest.approx(1, abs=0.02)
     assert X.b.mean() == pytest.approx(4, abs=0.01) and X.b.std() == pytest.approx(1, rel=0.02)

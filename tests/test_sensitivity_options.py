@@ -17,8 +17,8 @@ from qsp.sensitivity import UNBOUNDED_TAIL, Problem
 
 RANGES = {"u": {"low": 1, "high": 3, "distribution": "uniform"},
           "lu": {"low": 0.1, "high": 10, "distribution": "loguniform"},
-          "n": {"low": -2, "high": 2, "distribution": "normal"},
-          "lgn": {"low": 0.5, "high": 8, "distribution": "lognormal"}}
+          "n": {"distribution": "normal", "mean": 0, "sd": 1},
+          "lgn": {"distribution": "lognormal", "median": 2, "sd_log": np.log(2)}}
 ISHIGAMI = "model ishigami\n  x1 = 0; x2 = 0; x3 = 0\n  Y := sin(x1) + 7*sin(x2)^2 + 0.1*x3^4*sin(x1)\nend\n"
 
 
@@ -68,7 +68,7 @@ def test_failures_raise_by_default_and_impute_on_request():
 
 def test_time_course_indices_equal_salib_at_each_time_point(pk1_text):
     pk = qsp.Model.from_antimony(pk1_text)
-    p = Problem({"k": {"low": 0.1, "high": 0.4, "distribution": "lognormal"},
+    p = Problem({"k": {"distribution": "lognormal", "median": 0.2, "sd_log": np.log(2) / 2},
                  "V": {"low": 5, "high": 20, "distribution": "loguniform"}})
     res = sensitivity.gsa(pk, "sobol", parameters=p, timecourse="[A]", regimen=[qsp.Dose("A", 100)], t_end=10,
                           points=41, n=256, seed=4)

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 import qsp
+from qsp.ensemble import sampling
 from qsp.sbml import antimony_to_sbml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,9 +67,27 @@ def test_loads_validates_and_has_complete_metadata(name):
         assert drug["target"] in m.dose_targets and drug["molecular_weight"] > 0
     for sel in meta["outputs"].values():
         assert sel in m._check_outputs([sel])
-    for pid, spec in meta["parameter_ranges"].items():
+    ranges = sampling.check_ranges(meta["parameter_ranges"])  # explicit distribution specs, each valid
+    for pid, spec in ranges.items():
         assert pid in m.parameters.index or pid in m.species.index, pid
-        assert spec["low"] < spec["high"]
+        assert meta["parameter_ranges"][pid]["description"].strip(), pid  # where the range comes from
+        value = m.parameters.loc[pid, "value"] if pid in m.parameters.index else m.species.loc[pid, "value"]
+        low, high = sampling.bounds(spec)
+        assert low <= value <= high, pid
+    x = sampling.sample_parameters(ranges, 500, seed=1)
+    assert np.isfinite(x.to_numpy()).all()
+    for name, pset in meta.get("parameter_sets", {}).items():
+        assert pset["description"].strip() and pset["provenance"], name
+        assert set(m.parameter_set(name)) <= set(m.parameters.index), name
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_every_parameter_set_simulates_the_default_regimen(name):
+    m = qsp.load_model(name)
+    doses, params = m.regimen()
+    for pset in m.metadata.get("parameter_sets", {}):
+        res = m.simulate(m.metadata["t_end"], points=100, doses=doses, params={**params, **m.parameter_set(pset)})
+        assert np.isfinite(res.values).all(), pset
 
 
 @pytest.mark.parametrize("name", MODELS)

@@ -1,11 +1,13 @@
 """The tritherapy example of docs/vpop.md: every number its Results section states, recomputed with the
-example's own spec, target and arms (examples/vpop_tritherapy.py; the weighted trial is left to the example)."""
+example's own spec, target, arms and trial design (examples/vpop_tritherapy.py; the weighted trial is left to the
+example), with the eradication rule on and off."""
 
 from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import qsp
@@ -76,14 +78,21 @@ def test_selection_and_weighting(selected, setup):
     assert tuple(qp.fit.iloc[0][["ks_statistic", "p_value"]]) == pytest.approx((0.029, 0.61), abs=5e-3)
 
 
-def test_trial_rates_and_comparison(selected, setup):
+@pytest.fixture(scope="module")
+def trials(selected, setup):
+    """The example's trial with the eradication rule on (cure_on = 1, the page's table) and off (0)."""
     ex, spec, model, problem, target = setup
-    vps = selected[1]
-    trial = vpop.simulate_trial(model, vps, ex.ARMS, tumour="TV_tot", baseline=7.0, t_end=57.0, points=229,
-                                fixed={"cure_on": 1}, floor=10.0, assess_every=7.0)
+    return {c: vpop.simulate_trial(model, selected[1], ex.ARMS, fixed={"cure_on": c}, **ex.TRIAL) for c in (1, 0)}
+
+
+@pytest.mark.parametrize("cure_on, concurrent", [(1, (319, 19, 63, 34, 338)), (0, (318, 20, 63, 34, 338))])
+def test_trial_rates_and_comparison(trials, cure_on, concurrent):
+    """Rule on and off: one concurrent animal moves from CR to PR; every response rate, interval and comparison is
+    the same."""
+    trial = trials[cure_on]
     assert len(trial.patients) == 870 and trial.n_failed == 0
     r = trial.rates.set_index(["regimen", "endpoint"])
-    counts = {"concurrent": (319, 19, 63, 34, 338), "sequential": (294, 14, 61, 66, 308)}
+    counts = {"concurrent": concurrent, "sequential": (294, 14, 61, 66, 308)}
     for arm, values in counts.items():
         assert [int(r.loc[(arm, e), "count"]) for e in ("CR", "PR", "SD", "PD", "response")] == list(values)
     assert tuple(r.loc[("concurrent", "response"), ["rate", "ci_low", "ci_high"]]) == pytest.approx(
@@ -92,3 +101,20 @@ def test_trial_rates_and_comparison(selected, setup):
         (0.708, 0.664, 0.749), abs=5e-4)
     c = trial.comparisons.iloc[0]
     assert (c.difference, c.ci_low, c.ci_high, c.fisher_p) == pytest.approx((0.069, 0.011, 0.127, 0.024), abs=5e-4)
+
+
+def test_the_one_animal_the_rule_changes_dips_below_10_ul_between_two_visits(trials, setup):
+    ex, spec, model, problem, target = setup
+    on, off = (trials[c].patients.set_index(["regimen", "pp"]) for c in (1, 0))
+    changed = on.index[on["category"] != off.loc[on.index, "category"]]
+    assert list(changed.get_level_values("regimen")) == ["concurrent"]
+    row = on.loc[changed[0]]
+    assert (row["category"], off.loc[changed[0], "category"]) == ("CR", "PR")
+    doses, reg = model.regimen("rt_anti_pdl1_concurrent")
+    params = {**reg, **{k: float(row[k]) for k in ("S_L", "r", "kLN")}, "cure_on": 0}
+    t = np.round(np.arange(0.0, 57.001, 0.05), 2)
+    v = np.asarray(model.simulate(57, times=t, doses=doses, params=params, outputs=["TV_tot"])["TV_tot"])
+    dip = (t > 35.0) & (t < 42.0)
+    assert v[dip].min() < 10.0 and v[t == 35.0][0] > 10.0 and v[t == 42.0][0] > 10.0
+    visits = np.isin(t, np.arange(14.0, 57.0, 7.0))
+    assert v[visits].min() > 10.0

@@ -20,17 +20,18 @@ UNBOUNDED_TAIL = float(stats.norm.cdf(-3.0))
 
 
 class Problem:
-    """Parameters varied in a study, each with ``low``, ``high`` and a ``distribution``.
+    """Parameters varied in a study, each with a ``distribution`` and the keys that fix it.
 
     Every method samples SALib's unit cube [0, 1]^D; :meth:`values` maps those points through each
     parameter's inverse CDF (:func:`qsp.ensemble.sampling.ppf`), so every distribution works with every
-    method. Conventions as in the shipped models' metadata: ``uniform`` and ``loguniform`` on [low, high];
-    ``normal`` and ``lognormal`` with low/high at the mean -/+ 2 sd (on the log scale for lognormal).
+    method. Specs as in the shipped models' metadata: ``uniform`` and ``loguniform`` by ``low``/``high``;
+    ``normal`` by ``mean``/``sd``; ``lognormal`` by ``median``/``sd_log``; either of the last two also by
+    two percentiles (``p10``, ``p90``, ``"p2.5"``, ...). low/high are refused for normal and lognormal.
 
     Parameters
     ----------
     ranges : mapping
-        ``{id: {"low": float, "high": float, "distribution": str}}`` (distribution defaults to uniform).
+        ``{id: {"distribution": str, <its keys>}}`` (distribution defaults to uniform).
         Ids are parameter, compartment or species ids of the model (as columns of
         :func:`qsp.ensemble.run`'s sample table).
 
@@ -110,5 +111,7 @@ class Problem:
         return {k: dict(v) for k, v in self.ranges.items()}
 
     def __repr__(self) -> str:
-        parts = [f"{k}~{v['distribution']}[{v['low']:g}, {v['high']:g}]" for k, v in self.ranges.items()]
+        from ..ensemble.sampling import describe
+
+        parts = [f"{k}~{describe(v)}" for k, v in self.ranges.items()]
         return f"Problem({', '.join(parts)})"

@@ -154,7 +154,9 @@ def _generate(args) -> int:
         ranges = model.metadata.get("parameter_ranges")
         if not ranges:
             raise QSPError(f"spec {args.spec!r} has no [parameters] and the model has no parameter_ranges")
-        spec["parameters"] = ranges
+        from ..ensemble.sampling import as_bounds
+
+        spec["parameters"] = as_bounds(ranges)
     if "outputs" not in spec:
         raise QSPError(f"spec {args.spec!r} needs [outputs.NAME] tables with metric, low and high")
     known = {"n", "method", "seed", "t_end", "points", "regimen", "fixed", "parameters", "outputs",

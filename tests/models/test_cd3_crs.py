@@ -1,13 +1,17 @@
 """Tests of the shipped ``cd3_crs`` model (CD3 T-cell engager cytokine release with step-up attenuation).
 
 Reference numbers come from the model page, docs/models/cd3_crs.md: the W-S (Weddell-like surrogate)
-reference outputs and qualitative properties, and the Chen 2019 priming peaks (Van De Vyver parameter set).
+reference outputs and qualitative properties, the attenuation under the label half-life (``label_pk``
+parameter set), and the Chen 2019 priming peaks (Van De Vyver parameter set).
 The same numbers are checked without qsp by ``_raw_check_cd3_crs.py``.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import subprocess
+import sys
 from pathlib import Path
 
 import libsbml
@@ -16,6 +20,7 @@ import pytest
 
 import qsp
 from qsp import metrics
+from qsp.ensemble import sampling
 
 ROOT = Path(__file__).resolve().parents[2]
 XML = ROOT / "sbml_models" / "cd3_crs.xml"
@@ -202,9 +207,80 @@ def test_metadata(model):
     assert meta["time_unit"] == "hour" and sbml.getTimeUnits() == "hour"
     res = model.simulate(2.0, points=3, outputs=list(meta["outputs"].values()))
     assert res.to_pandas().shape == (3, 1 + len(meta["outputs"]))
-    for pid, spec in meta["parameter_ranges"].items():
+    for pid, spec in sampling.check_ranges(meta["parameter_ranges"]).items():
         value = sbml.getParameter(pid).getValue()
-        assert spec["low"] < value < spec["high"], pid
+        low, high = sampling.bounds(spec)
+        assert low < value < high, pid
     assert 5 <= len(meta["parameter_ranges"]) <= 12
     for name in meta["regimens"]:
         model.regimen(name)
+
+
+# ------------------------------------------------------------------------------------------ label half-life
+def _later_over_first(model, params_extra):
+    """First IL-6 peak over each later one, for the step-up and the flat 68 ug regimens."""
+    times = np.round(np.arange(0.0, 4 * WEEK + 1e-9, 0.01), 6)
+    ratios, first = [], {}
+    for name in ("default", "flat_68"):
+        doses, params = model.regimen(name)
+        res = model.simulate(times=times, outputs=["[IL6]"], doses=doses, params={**params, **params_extra},
+                             rtol=1e-10, atol=1e-12)
+        p = [metrics.cmax(res.time, res["[IL6]"], t_start=_window(k)[0], t_end=_window(k)[1]) for k in range(1, 5)]
+        ratios += [p[0] / x for x in p[1:]]
+        first[name] = p
+    return min(ratios), max(ratios), first
+
+
+def test_attenuation_depends_on_the_clearance(model):
+    """Label CL 4.29 L/day (half-life 20 h): later IL-6 peaks 2.15-3.69-fold below the first. The label_pk set
+    (CL 12.5 L/day, half-life 7.0 h): 1.29-2.11-fold; over the label's 6-8 h, 1.23-2.18-fold."""
+    v = model.compartments.loc["plasma", "value"]
+    pset = model.parameter_set("label_pk")
+    assert pset == {"CL": pytest.approx(12.5 / 24)}
+    assert round(math.log(2) * v / pset["CL"], 1) == 7.0
+    assert round(math.log(2) * v / model.parameters.loc["CL", "value"]) == 20
+    lo, hi, _ = _later_over_first(model, {})
+    assert (round(lo, 2), round(hi, 2)) == (2.15, 3.69)
+    lo, hi, first = _later_over_first(model, pset)
+    assert (round(lo, 2), round(hi, 2)) == (1.29, 2.11)
+    # the step-up still keeps every IL-6 peak below the flat first peak (58.8 against 86.1 pg/mL, 1.46-fold)
+    assert (round(max(first["default"]), 1), round(first["flat_68"][0], 1)) == (58.8, 86.1)
+    assert round(first["flat_68"][0] / max(first["default"]), 2) == 1.46
+    # why: more of each pool is responsive when the next dose comes (flat 68 ug, second dose)
+    doses, params = model.regimen("flat_68")
+    for extra, ref in (({}, (0.132, 0.298)), (pset, (0.408, 0.496))):
+        r = model.simulate(times=[0.0, WEEK], outputs=["frac_resp_tum", "frac_resp_hlt"], doses=doses,
+                           params={**params, **extra}, rtol=1e-10, atol=1e-12)
+        assert (round(r["frac_resp_tum"][-1], 3), round(r["frac_resp_hlt"][-1], 3)) == ref
+    ends = [_later_over_first(model, {"CL": math.log(2) * v / t})[:2] for t in (8.0, 6.0)]
+    assert (round(min(e[0] for e in ends), 2), round(max(e[1] for e in ends), 2)) == (1.23, 2.18)
+
+
+def test_label_pk_set_from_the_cli(model, tmp_path):
+    out = tmp_path / "label.csv"
+    cmd = [sys.executable, "-m", "qsp", "simulate", "cd3_crs", "--parameter-set", "label_pk", "--regimen", "flat_68",
+           "--t-end", "24", "--points", "49", "--output", "C_pl_ngml", "--out", str(out)]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    doses, params = model.regimen("flat_68")
+    ref = model.simulate(24, points=49, outputs=["C_pl_ngml"], doses=doses,
+                         params={**params, **model.parameter_set("label_pk")})
+    got = np.loadtxt(out, delimiter=",", skiprows=1)[:, 1]
+    np.testing.assert_allclose(got, ref["C_pl_ngml"], rtol=1e-6)
+    info = subprocess.run([sys.executable, "-m", "qsp", "info", "cd3_crs"], capture_output=True, text=True, timeout=120)
+    assert info.returncode == 0 and "parameter set: label_pk: Tebentafusp label half-life" in info.stdout
+
+
+def test_ranges_say_what_they_mean(model):
+    """CL covers the label CL (0.179 L/h) and the 6-8 h label half-life (0.455-0.607 L/h at V 5.25 L), 3.6-15.6 L/day;
+    the Chen ranges are log-normal with the Van De Vyver medians and the DRtox log-SDs."""
+    ranges = sampling.check_ranges(model.metadata["parameter_ranges"])
+    lo, hi = ranges["CL"]["low"], ranges["CL"]["high"]
+    v = model.compartments.loc["plasma", "value"]
+    half_life_cl = [round(math.log(2) * v / t, 3) for t in (8.0, 6.0)]
+    assert half_life_cl == [0.455, 0.607] and round(4.29 / 24, 3) == 0.179
+    assert lo < 4.29 / 24 and half_life_cl[1] < hi and (round(24 * lo, 1), round(24 * hi, 1)) == (3.6, 15.6)
+    chen = {k: (ranges[k]["median"], ranges[k]["sd_log"]) for k in ("K_chen", "IC50_chen", "kdeg_chen")}
+    assert chen == {"K_chen": (2.83, 0.36), "IC50_chen": (182.0, 0.12), "kdeg_chen": (0.18, 0.13)}
+    for k in chen:
+        assert ranges[k]["distribution"] == "lognormal" and model.parameters.loc[k, "value"] == chen[k][0]

@@ -2,7 +2,9 @@
 
 Reference numbers come from the model page, docs/models/trimeric.md:
 Douglass et al. 2013 closed form, dilute-regime bell-curve landmarks, the clamped-drug optimum, the
-Schropp et al. 2019 reference trajectory and the RECON-v0 regression tables.
+Schropp et al. 2019 reference trajectory, the RECON-v0 regression tables (computed with K_D2 = 5 nM, the
+``kd2_5nM`` parameter set), the FAP-threshold relation of Sanchez et al. 2024 that sets the default K_D2,
+and the dependence of the optimal weekly dose on K_D2.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import roadrunner
 
 import qsp
 from qsp import metrics
+from qsp.ensemble import sampling
 
 ROOT = Path(__file__).resolve().parents[2]
 XML = ROOT / "sbml_models" / "trimeric.xml"
@@ -63,6 +66,12 @@ def model():
     return qsp.load_model("trimeric")
 
 
+@pytest.fixture(scope="module")
+def kd2_5(model):
+    """The K_D2 = 5 nM parameter set the RECON-v0 regression tables were computed with."""
+    return model.parameter_set("kd2_5nM")
+
+
 def equilibrium(model, a_t, b_t, c_t, k1, k2, alpha=1.0, t_end=400.0):
     params = {**CLOSED, "A0": a_t, "D0": b_t, "B0": c_t, "KD1": k1, "KD2": k2, "alpha": alpha}
     res = model.simulate(t_end, points=3, outputs=["[A]", "[B]", "[D]", "[DA]", "[DB]", "[ADB]"], params=params,
@@ -98,6 +107,23 @@ def test_metadata_regimens_load(model):
         assert isinstance(params, dict)
         assert all(d.target == "Cp" for d in doses)
     assert 5 <= len(model.metadata["parameter_ranges"]) <= 12
+    assert model.parameter_set("kd2_5nM") == {"KD2": 5.0}
+    assert model.parameters.loc["KD2", "value"] == 0.18 and model.parameters.loc["KD1", "value"] == 0.7
+    koff = model.simulate(1, points=2, outputs=["koff1", "koff2", "koff3", "koff4"])
+    assert [round(koff[k][0], 3) for k in ("koff1", "koff2", "koff3", "koff4")] == [60.48, 15.552, 15.552, 60.48]
+    koff = model.simulate(1, points=2, outputs=["koff2"], params=model.parameter_set("kd2_5nM"))
+    assert koff["koff2"][0] == pytest.approx(432.0)
+
+
+def test_a0_range_is_the_colon_cancer_fap_distribution(model):
+    """39 % of patients above 4,000 FAP/cell and 6 % above 13,400, at 2 nM per 10,000 FAP/cell: median 0.614 nM,
+    sd_log 0.948 (3,070 FAP/cell)."""
+    spec = sampling.check_ranges(model.metadata["parameter_ranges"])["A0"]
+    assert spec["distribution"] == "lognormal"
+    assert round(spec["median"], 3) == 0.614 and round(spec["sd_log"], 3) == 0.948
+    assert round(spec["median"] / 2.0 * 1e4, -1) == 3070
+    x = sampling.sample_parameters({"A0": spec}, 200_000, seed=5)["A0"].to_numpy()
+    assert np.mean(x > 0.8) == pytest.approx(0.39, abs=0.005) and np.mean(x > 2.68) == pytest.approx(0.06, abs=0.003)
 
 
 # ------------------------------------------------------------------------------------------ physical sanity
@@ -174,14 +200,14 @@ def test_dilute_peak_at_sqrt_kd1_kd2(model):
     assert yv == pytest.approx(1e-6 / (math.sqrt(k1) + math.sqrt(k2)) ** 2, rel=5e-3)
 
 
-def test_steady_infusion_optimum(model):
-    """Constant infusion to steady state holds tumour free drug constant; trimer peaks at D = 1.8811 nM with
-    8.657e-3 nM (17.3 % of 4-1BB)."""
+def test_steady_infusion_optimum(model, kd2_5):
+    """Constant infusion to steady state holds tumour free drug constant; with K_D2 = 5 nM the trimer peaks at
+    D = 1.8811 nM with 8.657e-3 nM (17.3 % of 4-1BB)."""
     cl, f_t, t = 30.0, 0.2, 80.0
     ds, ys, pct = [], [], []
     for target in np.geomspace(1.2, 3.0, 9):
         dose = qsp.Dose("Cp", cl * target / f_t * t, unit=None, time=0, duration=t)
-        res = model.simulate(t, points=3, outputs=["[D]", "[ADB]", "pct_trimer"], params={"Q": 0.0, "CL": cl},
+        res = model.simulate(t, points=3, outputs=["[D]", "[ADB]", "pct_trimer"], params={**kd2_5, "Q": 0.0, "CL": cl},
                              doses=[dose], **TOL)
         ds.append(res["[D]"][-1])
         ys.append(res["[ADB]"][-1])
@@ -232,11 +258,12 @@ def test_schropp_2019_reference_trajectory():
 
 
 # ------------------------------------------------------------------------------------------ RECON-v0 regimens
-def last_interval(model, dose_mg, every, count):
+def last_interval(model, dose_mg, every, count, params=None):
     t_last, t_end = every * (count - 1), every * count
     times = np.concatenate([[0.0], t_last + np.linspace(1e-6, every, 1401)])
     doses = [qsp.Dose("Cp", dose_mg, unit="mg", time=0, every=every, count=count)]
-    res = model.simulate(t_end, times=times, outputs=["[Cp]", "[D]", "[ADB]", "pct_trimer"], doses=doses, **TOL)
+    res = model.simulate(t_end, times=times, outputs=["[Cp]", "[D]", "[ADB]", "pct_trimer"], doses=doses,
+                         params=params, **TOL)
     w = res.time > t_last
     t = res.time[w]
     span = t[-1] - t[0]
@@ -251,17 +278,110 @@ def last_interval(model, dose_mg, every, count):
     (21.0, 8, 10.0, ("21.92", "5.257", "1.259", "8.140e-3", "0.1628")),
     (21.0, 8, 100.0, ("219.8", "53.16", "18.01", "4.048e-3", "0.0810")),
 ])
-def test_recon_regression_table(model, every, count, dose, ref):
-    got = last_interval(model, dose, every, count)
+def test_recon_regression_table(model, kd2_5, every, count, dose, ref):
+    got = last_interval(model, dose, every, count, kd2_5)
     for key, printed in zip(["cpmax", "cpmin", "D", "ADB", "frac"], ref):
         assert printed_close(got[key], printed), (key, got[key], printed)
 
 
-def test_weekly_optimal_dose(model):
-    """The weekly dose maximising the mean trimer over the last week is 4.65 mg (mean ADB 8.637e-3 nM)."""
+def optimum(model, params, every=7.0, count=24):
+    """Dose (mg) maximising the mean trimer over the last interval, and the last-interval metrics there."""
     from scipy.optimize import minimize_scalar
 
-    opt = minimize_scalar(lambda lx: -last_interval(model, math.exp(lx), 7.0, 24)["ADB"],
-                          bounds=(math.log(2.0), math.log(10.0)), method="bounded", options={"xatol": 1e-3})
-    assert printed_close(math.exp(opt.x), "4.65")
-    assert printed_close(-opt.fun, "8.637e-3")
+    opt = minimize_scalar(lambda lx: -last_interval(model, math.exp(lx), every, count, params)["ADB"],
+                          bounds=(math.log(0.1), math.log(100.0)), method="bounded", options={"xatol": 1e-4})
+    return math.exp(opt.x), last_interval(model, math.exp(opt.x), every, count, params)
+
+
+def test_recon_optimal_doses(model, kd2_5):
+    """With K_D2 = 5 nM: weekly optimum 4.65 mg (mean ADB 8.637e-3 nM, 17.3 %), every 3 weeks 14.8 mg (8.445e-3)."""
+    dose, got = optimum(model, kd2_5)
+    assert printed_close(dose, "4.65") and printed_close(got["ADB"], "8.637e-3") and printed_close(got["frac"], "0.173")
+    assert printed_close(got["D"], "1.895")
+    assert printed_close(got["cpmin"], "10.3") and printed_close(got["cpmax"], "18.1")
+    dose, got = optimum(model, kd2_5, 21.0, 8)
+    assert printed_close(dose, "14.8") and printed_close(got["ADB"], "8.445e-3") and printed_close(got["frac"], "0.169")
+
+
+def test_default_regimen_is_the_weekly_optimum(model):
+    """Default K_D2 = 0.18 nM: the weekly optimum is 1.32 mg (mean ADB 0.02723 nM, 54.5 % of 4-1BB, mean free tumour
+    drug 0.370 nM, plasma 2.92-5.12 nM); every 3 weeks 4.10 mg (0.02686 nM, 53.7 %)."""
+    dose, got = optimum(model, None)
+    doses, _ = model.regimen("default")
+    assert printed_close(dose, "1.32") and doses[0].amount == 1.32
+    assert printed_close(got["ADB"], "0.02723") and printed_close(100 * got["frac"], "54.5")
+    assert printed_close(got["D"], "0.370")
+    assert printed_close(got["cpmin"], "2.92") and printed_close(got["cpmax"], "5.12")
+    dose, got = optimum(model, None, 21.0, 8)
+    assert printed_close(dose, "4.10")
+    assert printed_close(got["ADB"], "0.02686") and printed_close(100 * got["frac"], "53.7")
+
+
+# ------------------------------------------------------------------------------------------ K_D2 and the FAP threshold
+def fap_fold(kd2, kd1=0.7, factor=10.0):
+    """Dilute well, alpha = 1: the FAP needed for a given peak trimer scales as (sqrt KD1 + sqrt KD2)^2."""
+    return (math.sqrt(kd1) + math.sqrt(kd2)) ** 2 / (math.sqrt(kd1 / factor) + math.sqrt(kd2)) ** 2
+
+
+def test_published_fap_threshold_sets_kd2():
+    """13,400 -> 4,000 FAP/cell (3.35-fold) when K_D(FAP) goes 0.7 -> 0.07 nM needs K_D2 = 0.180 nM; K_D2 = 5 nM
+    gives 1.51-fold."""
+    from scipy.optimize import brentq
+
+    assert round(13_400 / 4_000, 2) == 3.35
+    kd2 = brentq(lambda k: fap_fold(k) - 13_400 / 4_000, 1e-3, 10.0, xtol=1e-12)
+    assert round(kd2, 3) == 0.180 and round(fap_fold(0.18), 2) == 3.35 and round(fap_fold(5.0), 2) == 1.51
+
+
+def peak_trimer(model, fap, kd1, kd2):
+    """Closed in-vitro well (2e4 cells of each kind in 200 uL, 5,000 4-1BB per T cell): highest trimer over a drug
+    scan, from simulations of the binding module alone."""
+    per_cell = 2e4 / (6.02214076e23 * 200e-6) * 1e9  # nM per receptor per cell
+    drugs = np.geomspace(0.05, 5.0, 41) * math.sqrt(kd1 * kd2)
+    ys = [equilibrium(model, fap * per_cell, d, 5_000 * per_cell, kd1, kd2, t_end=60.0)["ABC"] for d in drugs]
+    return parabola_vertex(np.log(drugs), np.array(ys))[1]
+
+
+@pytest.mark.parametrize("kd2, fap_tight", [(0.18, 4_000), (5.0, 8_874)])
+def test_in_vitro_well_reproduces_the_fap_threshold(model, kd2, fap_tight):
+    """With K_D2 = 0.18 nM, 13,400 FAP/cell at K_D(FAP) 0.7 nM give the same peak trimer as 4,000 at 0.07 nM (the
+    published pair); with 5 nM the tighter binder needs 13,400 / 1.51 = 8,874."""
+    assert round(13_400 / fap_fold(kd2), -1) == pytest.approx(fap_tight, abs=10)
+    assert round(13_400 * 2e4 / (6.02214076e23 * 200e-6) * 1e9, 4) == 0.0022  # nM of FAP in the well
+    a = peak_trimer(model, 13_400, 0.7, kd2)
+    b = peak_trimer(model, fap_tight, 0.07, kd2)
+    assert b == pytest.approx(a, rel=3e-3)
+
+
+# K_D2 (nM) -> FAP-threshold fold; at K_D1 0.7 nM the weekly optimum (mg), % 4-1BB in trimer and mean free tumour
+# drug (nM) there; the weekly optimum at K_D1 0.07 nM (mg)
+KD2_TABLE = [
+    (0.05, "4.72", "0.848", "62.2", "0.210", "1.03"),
+    (0.1, "3.94", "1.07", "58.6", "0.283", "1.20"),
+    (0.18, "3.35", "1.32", "54.5", "0.370", "1.36"),
+    (0.5, "2.52", "1.93", "44.7", "0.605", "1.67"),
+    (1.0, "2.11", "2.51", "36.6", "0.850", "1.92"),
+    (2.0, "1.80", "3.26", "27.9", "1.20", "2.21"),
+    (5.0, "1.51", "4.65", "17.3", "1.89", "2.71"),
+    (10.0, "1.36", "6.13", "11.0", "2.68", "3.22"),
+]
+
+
+@pytest.mark.parametrize("row", KD2_TABLE, ids=lambda r: f"KD2={r[0]}")
+def test_optimum_against_kd2(model, row):
+    kd2, fold, dose, pct, free, dose_tight = row
+    assert printed_close(fap_fold(kd2), fold)
+    d, got = optimum(model, {"KD2": kd2})
+    assert printed_close(d, dose) and printed_close(100 * got["frac"], pct) and printed_close(got["D"], free)
+    assert 1.0 < got["D"] / math.sqrt(0.7 * kd2) < 1.13  # the mean free drug sits just above sqrt(K_D1 K_D2)
+    assert printed_close(optimum(model, {"KD2": kd2, "KD1": 0.07})[0], dose_tight)
+
+
+def test_optimum_scaling_statements():
+    """From K_D2 5 to 0.18 nM (28-fold) the weekly optimum falls 3.5-fold, not sqrt(28) = 5.3-fold; up to 0.18 nM the
+    tighter FAP binder needs a higher weekly dose, from 0.5 nM up a lower one."""
+    rows = {r[0]: (float(r[2]), float(r[5])) for r in KD2_TABLE}
+    assert round(5 / 0.18) == 28 and round(math.sqrt(5 / 0.18), 1) == 5.3
+    assert round(rows[5.0][0] / rows[0.18][0], 1) == 3.5
+    assert all(tight > clinical for k, (clinical, tight) in rows.items() if k <= 0.18)
+    assert all(tight < clinical for k, (clinical, tight) in rows.items() if k >= 0.5)
