@@ -44,16 +44,31 @@ def main(out_dir: str = "out/synergy") -> int:
     surface = synergy.simulate_surface(model, ANTI_PDL1, DDRI, d1, d2, response=RESPONSE, params=RT,
                                        t_end=25, points=101, mono_points=40)
 
-    # 2. MOOCS-DS: four combination indices per dose pair, exact fronts, robustness count
+    # 2. MOOCS-DS: four combination indices per dose pair, exact fronts, robustness count. Dose pairs whose
+    #    effect one drug alone cannot reach have undefined potency indices and are kept out of the fronts.
     res = synergy.moocs(surface)
     res.to_csv(out / "synergy_tritherapy_moocs.csv")
     print(f"EC50 anti-PD-L1 {res.info['EC50_1']:.3g} mg/kg, DDRi {res.info['EC50_2']:.3g} mg/kg "
           f"(on RT 5 x 2 Gy, TGI at day 25)")
+    k = int(surface.mono2_effect[0].argmax())
+    print(f"DDRi alone: TGI {res.table['E2'].max():.3f} at {d2.max():g} mg/kg (top of the grid), at most "
+          f"{surface.mono2_effect[0, k]:.3f} (at {surface.mono2[k]:.0f} mg/kg) on its dense curve up to "
+          f"{surface.mono2.max():g} mg/kg")
+    print(f"{res.info['n_potency_undefined']} dose pairs reach an effect one drug alone cannot (D_i = inf): "
+          "potency undefined, excluded from the fronts")
     print(res.summary()[["space", "n_front", "potency_min", "efficacy_min"]].to_string(index=False))
     robust = res.robust()
-    print(f"{res.info['n_unreachable']} dose pairs reach an effect one drug alone cannot (D_i = inf)")
     print(f"{len(robust)} dose pairs optimal in all four spaces:")
     print(robust[["d1", "d2", "tgi", "hsa", "bliss", "loewe", "lsd"]].round(3).to_string(index=False))
+    zero = synergy.moocs(surface, undefined_potency="zero")  # limit values compete, for comparison
+    sizes = zero.summary()
+    print("with undefined_potency='zero': fronts " + ", ".join(
+        f"{r.space} {r.n_front} ({r.n_potency_undefined} undefined)" for r in sizes.itertuples())
+        + f"; {len(zero.robust())} robust, {int(zero.robust()['potency_undefined'].sum())} of them undefined:")
+    print(zero.robust()[["d1", "d2", "tgi", "loewe", "lsd", "potency_undefined"]].round(3).to_string(index=False))
+    strong = synergy.moocs(surface, tgi_min=0.8)
+    print(f"with tgi_min=0.8: {int(strong.table['feasible'].sum())} dose pairs compete "
+          f"({int((strong.table['tgi'] >= 0.8).sum())} reach TGI 0.8, all with undefined potency)")
 
     fig, axes = plt.subplots(2, 3, figsize=(15, 8.5))
     surface.plot(axes[0, 0], log=True)

@@ -104,7 +104,7 @@ def test_parameter_treatments_on_an_analytic_model():
     np.testing.assert_allclose(r["bliss"], 1.0, atol=1e-6)
     np.testing.assert_allclose(r["loewe"], 1.0, atol=2e-3)
     np.testing.assert_allclose(r["lsd"], 1.0, atol=2e-3)
-    assert r.attrs == {} and not r["unreachable"].any()
+    assert r.attrs == {} and not r["potency_undefined"].any()
 
 
 def test_failed_simulations_are_recorded_not_dropped():

@@ -1,5 +1,6 @@
 """Combination-dose synergy: dose-response surfaces from simulation, synergy models (Hill, MuSyC,
-Bliss, Loewe, HSA, ZIP), MOOCS-DS Pareto dose selection and NSGA-II dose search.
+Bliss, Loewe, HSA, ZIP), MOOCS-DS Pareto dose selection (one surface, many parameter sets, many
+protocols) and NSGA-II dose search.
 
 >>> import qsp
 >>> from qsp import synergy
@@ -12,15 +13,17 @@ Bliss, Loewe, HSA, ZIP), MOOCS-DS Pareto dose selection and NSGA-II dose search.
 >>> res.robust()[["d1", "d2", "tgi"]]
 """
 
+from .across import ProtocolMoocsResult, moocs_protocols
 from .bliss import Bliss, bliss_reference
 from .hill import HillFit, fit_hill, hill, hill_inverse
 from .hsa import HSA
 from .loewe import Loewe, combination_index
-from .moocs import SPACES, MoocsResult, moocs, near_front, scores
+from .moocs import SPACES, UNDEFINED_POTENCY, MoocsResult, moocs, near_front, scores
 from .musyc import MuSyC, musyc_closed_form, musyc_surface
 from .optimize import OptimizationResult, SynergyProblem, nsga2
 from .pareto import non_dominated
 from .population import PopulationMoocsResult, moocs_population
+from .protocols import Protocol, ProtocolSweep, as_protocols, protocol_grid, read_protocols, simulate_protocols
 from .surface import (
     DoseResponseSurface,
     MonoCurve,
@@ -35,6 +38,7 @@ from .zip import ZIP
 __all__ = [
     "HSA",
     "SPACES",
+    "UNDEFINED_POTENCY",
     "ZIP",
     "Bliss",
     "DoseResponseSurface",
@@ -45,9 +49,13 @@ __all__ = [
     "MuSyC",
     "OptimizationResult",
     "PopulationMoocsResult",
+    "Protocol",
+    "ProtocolMoocsResult",
+    "ProtocolSweep",
     "Response",
     "SynergyProblem",
     "Treatment",
+    "as_protocols",
     "bliss_reference",
     "combination_index",
     "dose_grid",
@@ -56,12 +64,16 @@ __all__ = [
     "hill_inverse",
     "moocs",
     "moocs_population",
+    "moocs_protocols",
     "musyc_closed_form",
     "musyc_surface",
     "near_front",
     "non_dominated",
     "nsga2",
     "parse_grid",
+    "protocol_grid",
+    "read_protocols",
     "scores",
+    "simulate_protocols",
     "simulate_surface",
 ]

@@ -1,8 +1,10 @@
 """``qsp synergy``: simulate a two-treatment dose grid and run MOOCS-DS on it.
 
-The command mirrors the library: :func:`simulate_surface` (one ensemble run), then
-:func:`moocs` (or :func:`moocs_population` with ``--n-samples``); it writes the per-dose-pair
-table as CSV or JSON (``to_json``) and optionally a figure.
+The command mirrors the library: :func:`simulate_surface` (one ensemble run), then :func:`moocs`, or
+:func:`moocs_population` over parameter sets (``--n-samples`` / ``--samples``); with ``--protocols`` it
+simulates every schedule of the sweep in one run (:func:`simulate_protocols`) and compares their fronts
+(:func:`moocs_protocols`). It writes the per-dose-pair table as CSV or JSON (``to_json``), optionally a
+summary table and a figure.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from ..errors import QSPError
 #: Python argument -> command-line option, for messages raised by the library.
 CLI_NAMES = {"response": "--metric", "d1": "--grid", "d2": "--grid", "mono_points": "--mono-points",
              "samples": "--n-samples", "tgi_min": "--tgi-min", "dose_box": "--box", "near_tol": "--near-tol",
-             "weights": "--weights", "points": "--points", "grid": "--grid"}
+             "weights": "--weights", "points": "--points", "grid": "--grid", "protocols": "--protocols",
+             "undefined_potency": "--undefined-potency"}
 
 #: Values that start with '-' followed by a digit or '.' (``--grid -1:1:5,...``, ``--box -1:2 0:1``) are
 #: values, not options.
@@ -67,7 +70,12 @@ def register(subparsers) -> None:
             "example (pembrolizumab + bevacizumab, H1299):\n"
             "  qsp synergy pembro_bev --drug A1:mg/kg --drug A2:mg/kg \\\n"
             "      --schedule time=3,every=3,count=5 --schedule time=0,every=3,count=6 \\\n"
-            "      --grid 0.408:10.88:30,0.1372:3.457:30 --metric tgi:W:35 --out moocs.csv --plot moocs.png"))
+            "      --grid 0.408:10.88:30,0.1372:3.457:30 --metric tgi:W:35 --out moocs.csv --plot moocs.png\n\n"
+            "schedule sweep (protocols.toml: [grid] every1 = [1, 2, 3, 4, 5], every2 = [1, 2, 3, 4, 5]):\n"
+            "  ... --grid 0.408:10.88:10,0.1372:3.457:10 --protocols protocols.toml --out across.csv \\\n"
+            "      --summary protocols.csv --plot across.png\n\n"
+            "parameter uncertainty (parameter sets from the model's parameter_ranges, or --samples FILE.csv):\n"
+            "  ... --n-samples 16 --tgi-min 0.6 --out pop.csv --summary per_sample.csv --plot pop.png"))
     p.add_argument("model", metavar="MODEL", help="shipped model name or .xml/.ant file")
     p.add_argument("--drug", action="append", required=True, metavar="TARGET[:UNIT]",
                    help="a treatment axis, given twice (drug 1, then drug 2): a dose target species with an "
@@ -96,9 +104,23 @@ def register(subparsers) -> None:
                    help="near-Pareto tolerance, fraction of each space's scale (default 0.02)")
     p.add_argument("--weights", type=_pair, default=(1.0, 1.0), metavar="W1:W2",
                    help="weights of the EC50-normalised doses in the LSD index (default 1:1)")
-    p.add_argument("--n-samples", type=_positive(int), metavar="N",
-                   help="virtual-patient variant: sample N parameter sets from the model's parameter_ranges and "
-                        "report how often each dose pair is (near-)optimal")
+    p.add_argument("--undefined-potency", choices=["exclude", "zero"], default="exclude",
+                   help="dose pairs whose effect one treatment alone cannot reach have undefined potency indices: "
+                        "exclude them from the fronts (default), or let them compete with the limit values (zero: "
+                        "that treatment's Loewe term 0, left out of the LSD minimum)")
+    p.add_argument("--protocols", metavar="FILE.toml|FILE.csv",
+                   help="schedule sweep: protocols that change the --schedule fields ([[protocol]] entries with "
+                        "name, drug1 = {every = 1}, drug2 = {...}, and/or a [grid] such as every1 = [1, 2, 3]; or a "
+                        "table with name and every1, time1, count1, duration1, times1, every2, ... columns); every "
+                        "surface is simulated in one run and the table gets a protocol column and the union fronts")
+    samples = p.add_mutually_exclusive_group()
+    samples.add_argument("--n-samples", type=_positive(int), metavar="N",
+                         help="parameter uncertainty: sample N parameter sets from the model's parameter_ranges and "
+                              "report per dose pair how often it is on a front, optimal in all spaces, and meets "
+                              "--tgi-min")
+    samples.add_argument("--samples", metavar="FILE.csv",
+                         help="like --n-samples, with the parameter sets of this table (CSV or Parquet; one column "
+                              "per parameter id)")
     p.add_argument("--mono-points", type=_positive(int), default=200,
                    help="dense single-treatment levels for EC50s and inverse doses (default 200)")
     p.add_argument("--body-weight", type=_positive(float), metavar="KG", help="body weight for per-kg doses")
@@ -109,7 +131,12 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="sampling seed (with --n-samples)")
     p.add_argument("--out", required=True, metavar="FILE.csv|FILE.json",
                    help="per-dose-pair table: CSV, or JSON (metadata + rows) when the name ends in .json")
-    p.add_argument("--plot", metavar="FILE.png", help="also write a figure (surface, robustness, fronts)")
+    p.add_argument("--summary", metavar="FILE.csv",
+                   help="also write a summary table: per space (one surface), per parameter set (--n-samples, "
+                        "--samples) or per protocol (--protocols)")
+    p.add_argument("--plot", metavar="FILE.png", help="also write a figure (surface, robustness, fronts; with "
+                                                      "--protocols: fronts, across-protocol counts, union-front "
+                                                      "points per protocol)")
     p.add_argument("--store", metavar="DIR", help="keep the simulations in this Parquet directory; a rerun with the "
                                                  "same --store and inputs reuses those already there")
     p.add_argument("--quiet", action="store_true", help="no progress bar (shown on a terminal otherwise)")
@@ -130,9 +157,8 @@ def run_cli(args) -> int:
 def _run(args) -> int:
     from .. import ensemble
     from ..model import load_model
-    from .moocs import moocs
-    from .population import moocs_population
-    from .surface import Treatment, check_size, parse_grid, simulate_surface
+    from ..tables import read_table
+    from .surface import Treatment, check_size, parse_grid
 
     if len(args.drug) != 2:
         raise QSPError(f"give --drug exactly twice (drug 1 and drug 2). Got {len(args.drug)}.")
@@ -149,38 +175,106 @@ def _run(args) -> int:
     model = load_model(args.model)
     t1 = Treatment.parse(args.drug[0], None if args.drug[0].startswith("param:") else schedules[0])
     t2 = Treatment.parse(args.drug[1], None if args.drug[1].startswith("param:") else schedules[1])
+    protocols = None
+    if args.protocols:
+        from .protocols import read_protocols
+
+        protocols = read_protocols(args.protocols, t1, t2)
     # the memory bound, before the parameter sets are sampled
     check_size(d1.size, d2.size, d1.size + args.mono_points + 1, d2.size + args.mono_points + 1,
-               n_samples=args.n_samples or 1, n_metrics=1 + len(args.extra_metric), points=args.points)
+               n_samples=args.n_samples or 1, n_metrics=1 + len(args.extra_metric), points=args.points,
+               n_surfaces=len(protocols) if protocols else 1)
     samples = None
     if args.n_samples:
         ranges = model.metadata.get("parameter_ranges")
         if not ranges:
             raise QSPError(f"model {model.name!r} has no parameter_ranges; --n-samples needs them")
         samples = ensemble.sample_parameters(ranges, args.n_samples, seed=args.seed)
+    elif args.samples:
+        samples = read_table(args.samples, what="samples file", numeric=True)
     backend = ensemble.ProcessBackend(args.workers) if args.backend == "processes" else "serial"
     box = tuple(args.box) if args.box else None
-    opts = {"tgi_min": args.tgi_min, "dose_box": box, "near_tol": args.near_tol, "weights": args.weights}
-    surface = simulate_surface(model, t1, t2, d1, d2, response=args.metric, extra_metrics=args.extra_metric,
-                               samples=samples, params=params, mono_points=args.mono_points, t_end=args.t_end,
-                               points=args.points, backend=backend, progress=False if args.quiet else None,
-                               out=args.store, body_weight=args.body_weight)
+    opts = {"tgi_min": args.tgi_min, "dose_box": box, "near_tol": args.near_tol, "weights": args.weights,
+            "undefined_potency": args.undefined_potency}
+    sim = {"response": args.metric, "extra_metrics": args.extra_metric, "samples": samples, "params": params,
+           "mono_points": args.mono_points, "t_end": args.t_end, "points": args.points, "backend": backend,
+           "progress": False if args.quiet else None, "out": args.store, "body_weight": args.body_weight}
+    if protocols:
+        return _run_protocols(args, model, protocols, d1, d2, sim, opts)
+    from .moocs import moocs
+    from .population import moocs_population
+    from .surface import simulate_surface
+
+    surface = simulate_surface(model, t1, t2, d1, d2, **sim)
     result = moocs_population(surface, **opts) if samples is not None else moocs(surface, **opts)
-    if args.out.endswith(".json"):
-        result.to_json(args.out)
-    else:
-        result.to_csv(args.out)
+    _write(result, args.out)
+    if args.summary:
+        _write_csv(result.per_sample if samples is not None else result.summary(), args.summary)
     if args.plot:
         _figure(surface, result, samples is not None, args.plot)
     if samples is None:
         rb = result.robust()
         print(f"{len(result.table)} dose pairs, EC50s {result.info['EC50_1']:.4g} / {result.info['EC50_2']:.4g}, "
-              f"{len(rb)} optimal in all {len(result.spaces)} spaces -> {args.out}", file=sys.stderr)
+              f"{len(rb)} optimal in all {len(result.spaces)} spaces, {result.info['n_potency_undefined']} with "
+              f"undefined potency ({args.undefined_potency}d) -> {args.out}", file=sys.stderr)
     else:
-        print(f"{len(result.table)} dose pairs x {surface.n_samples} parameter sets -> {args.out}", file=sys.stderr)
+        none = result.info["n_samples_without_effective_dose"]
+        print(f"{len(result.table)} dose pairs x {surface.n_samples} parameter sets"
+              + (f", {none} with no dose pair reaching {args.tgi_min:g}" if args.tgi_min is not None else "")
+              + f" -> {args.out}", file=sys.stderr)
     return 0
 
 
+def _run_protocols(args, model, protocols, d1, d2, sim, opts) -> int:
+    from .across import moocs_protocols
+    from .protocols import simulate_protocols
+
+    sweep = simulate_protocols(model, protocols, d1, d2, **sim)
+    result = moocs_protocols(sweep, **opts)
+    _write(result, args.out)
+    summary = result.summary()
+    if args.summary:
+        _write_csv(summary, args.summary)
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        axes = result.plot(space=result.spaces[-1])
+        _save(axes[0].figure, args.plot)
+    top = summary.iloc[0]
+    print(f"{len(protocols)} protocols x {d1.size * d2.size} dose pairs x {sweep.n_samples} parameter set(s), "
+          f"{len(sweep.table)} simulations; most union-front points: {top['protocol']} "
+          f"({top['union_share']:.0%}) -> {args.out}", file=sys.stderr)
+    return 0
+
+
+def _write(result, path: str) -> None:
+    """The result table, CSV or JSON, written whole or not at all."""
+    from ..atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        if path.endswith(".json"):
+            result.to_json(tmp)
+        else:
+            result.to_csv(tmp)
+
+
+def _write_csv(table, path: str) -> None:
+    from ..atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
+
+
+def _save(fig, path: str) -> None:
+    import matplotlib.pyplot as plt
+
+    from ..atomic import atomic_path
+
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110)
+    plt.close(fig)
 def _figure(surface, result, population: bool, path: str) -> None:
     import matplotlib
 
@@ -188,9 +282,10 @@ def _figure(surface, result, population: bool, path: str) -> None:
     import matplotlib.pyplot as plt
 
     if population:
-        fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+        fig, axes = plt.subplots(1, 4, figsize=(20, 4))
         surface.plot(axes[0])
-        result.plot(axes[1])
+        axes[0].set_title("parameter set 0")
+        result.plot_summary(axes[1:])
     else:
         fig = plt.figure(figsize=(14, 7))
         top = [fig.add_subplot(2, 4, k) for k in (1, 2, 3)]
@@ -199,6 +294,4 @@ def _figure(surface, result, population: bool, path: str) -> None:
         result.plot(top[1])
         result.plot_doses(top[2], space=result.spaces[-1])
         result.plot_fronts(bottom)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)

@@ -72,14 +72,14 @@ def default_mono_levels(grid: np.ndarray, n: int = 60, factor: float = 20.0) -> 
 
 
 def surface_bytes(n1: int, n2: int, m1: int, m2: int, n_samples: int = 1, n_metrics: int = 1,
-                  points: int | None = None) -> float:
-    """Estimated memory (bytes) of a surface: ``n1 x n2`` grid points and ``m1 + m2`` single-treatment levels
-    (one regimen each), simulated for ``n_samples`` parameter sets, then scored by MOOCS-DS (about 40
-    columns per grid point and sample)."""
-    n_reg = 1 + n1 * n2 + m1 + m2
+                  points: int | None = None, n_surfaces: int = 1) -> float:
+    """Estimated memory (bytes) of ``n_surfaces`` surfaces (protocols): ``n1 x n2`` grid points and ``m1 + m2``
+    single-treatment levels each (one regimen each), simulated for ``n_samples`` parameter sets, then scored by
+    MOOCS-DS (about 40 columns per grid point, sample and surface)."""
+    n_reg = 1 + n_surfaces * (n1 * n2 + m1 + m2)
     tasks = float(n_samples) * n_reg
     return (ensemble_bytes(tasks, 0, n_reg, grid_points=points) + 8.0 * tasks * n_metrics
-            + 8.0 * 40 * n1 * n2 * max(1, n_samples))
+            + 8.0 * 40 * n1 * n2 * max(1, n_samples) * max(1, n_surfaces))
 
 
 def check_surface_size(what: str, n1: int, n2: int, m1: int, m2: int, **kw) -> None:

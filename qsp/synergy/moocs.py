@@ -15,8 +15,12 @@ giving E (root of the monotone interpolant of the dense single-treatment curve):
 - LSD-CI = (w1 d1/EC50_1 + w2 d2/EC50_2) / min(D_1(E)/EC50_1, D_2(E)/EC50_2)
   (relative form; weights w default 1; ``lsd_abs`` = (d1 + d2) / min(D_1, D_2) is also reported)
 
-When treatment i alone cannot reach E within its simulated range, D_i is inf: its Loewe term
-is 0 (the limit) and it drops out of the LSD minimum; such points are flagged in ``unreachable``.
+When treatment i alone cannot reach E within its simulated range, D_i is inf and both potency
+indices are undefined there (``potency_undefined``). Their limits (Loewe term d_i/D_i = 0; D_i left out
+of the LSD minimum) are only lower bounds: a D_i beyond the simulated range would raise both. By
+default (``undefined_potency="exclude"``) such points take no part in the Pareto step; with
+``undefined_potency="zero"`` they compete with their limit values. (The 2023 code capped D_i at the end
+of its search range instead, which keeps both indices finite but makes them depend on the cap.)
 """
 
 from __future__ import annotations
@@ -25,14 +29,17 @@ import numpy as np
 import pandas as pd
 
 from ..errors import QSPError
+from ..option_names import option
 from .mono import check_rising
 from .pareto import near_front, non_dominated
 from ..display import table_html
-from .result import TableResult, _edges
+from . import moocs_plot
+from .result import TableResult
 from .surface import DoseResponseSurface
 
 __all__ = [
     "SPACES",
+    "UNDEFINED_POTENCY",
     "MoocsResult",
     "moocs",
     "near_front",
@@ -42,6 +49,16 @@ __all__ = [
 #: The four criterion spaces: (potency CI, efficacy CI), both minimised.
 SPACES = (("lsd", "hsa"), ("lsd", "bliss"), ("loewe", "hsa"), ("loewe", "bliss"))
 _CIS = ("hsa", "bliss", "loewe", "lsd")
+#: What the Pareto step does with points whose potency indices are undefined (a D_i is inf).
+UNDEFINED_POTENCY = ("exclude", "zero")
+
+
+def check_undefined_potency(mode: str) -> str:
+    """Refuse a mode other than 'exclude' or 'zero'."""
+    if mode not in UNDEFINED_POTENCY:
+        raise QSPError(f"{option('undefined_potency', mode)}: use 'exclude' (points whose potency indices are "
+                       "undefined take no part in the Pareto step) or 'zero' (they compete with their limit values)")
+    return mode
 
 
 def _space_name(space) -> str:
@@ -55,8 +72,8 @@ def scores(surface: DoseResponseSurface, *, sample: int = 0, weights=(1.0, 1.0))
     -------
     DataFrame
         i, j, d1, d2, tgi (``effect`` when the surface's response is not a TGI), E1, E2, D1, D2, hsa,
-        bliss, loewe, lsd, lsd_abs, unreachable, plus the surface's extra metrics; ``attrs`` holds
-        EC50_1 and EC50_2.
+        bliss, loewe, lsd, lsd_abs, potency_undefined (a D_i is inf: loewe and lsd hold their limit values,
+        lower bounds), plus the surface's extra metrics; ``attrs`` holds EC50_1 and EC50_2 (dose units).
 
     Raises
     ------
@@ -91,7 +108,7 @@ def scores(surface: DoseResponseSurface, *, sample: int = 0, weights=(1.0, 1.0))
     df = pd.DataFrame({"i": i, "j": j, "d1": d1, "d2": d2, surface.effect_column: E, "E1": E1, "E2": E2,
                        "D1": D1, "D2": D2,
                        "hsa": hsa, "bliss": bliss, "loewe": loewe, "lsd": lsd, "lsd_abs": lsd_abs,
-                       "unreachable": valid & (~np.isfinite(D1) | ~np.isfinite(D2))})
+                       "potency_undefined": valid & (~np.isfinite(D1) | ~np.isfinite(D2))})
     for k, v in surface.extras.items():
         df[k] = v[sample].ravel()
     df.attrs["EC50_1"], df.attrs["EC50_2"] = ec1, ec2
@@ -121,7 +138,8 @@ def _check_spaces(spaces):
 
 
 def moocs(surface: DoseResponseSurface, *, sample: int = 0, spaces=SPACES, tgi_min: float | None = None,
-          dose_box=None, near_tol: float = 0.02, weights=(1.0, 1.0)) -> MoocsResult:
+          dose_box=None, near_tol: float = 0.02, weights=(1.0, 1.0),
+          undefined_potency: str = "exclude") -> MoocsResult:
     """MOOCS-DS on one sample of a surface: scores, exact fronts, robustness count, near-Pareto points.
 
     Parameters
@@ -132,21 +150,29 @@ def moocs(surface: DoseResponseSurface, *, sample: int = 0, spaces=SPACES, tgi_m
     spaces : sequence of (potency, efficacy)
         Criterion spaces (default: the four of :data:`SPACES`).
     tgi_min : float, optional
-        Constraint: only dose pairs with effect >= tgi_min compete (applied before the Pareto step).
+        Constraint: only dose pairs with effect >= tgi_min compete (applied before the Pareto step; 0.0 is a
+        threshold like any other, None is none).
     dose_box : ((low1, high1), (low2, high2)), optional
         Constraint: only dose pairs inside the box compete.
     near_tol : float, default 0.02
         Near-Pareto tolerance as a fraction of the space's scale (see :func:`near_front`).
     weights : (float, float)
         Weights of the normalised doses in the LSD numerator (toxicity shares).
+    undefined_potency : {'exclude', 'zero'}, default 'exclude'
+        Points where a treatment alone cannot reach the combination's effect (``potency_undefined``):
+        'exclude' keeps them out of every front; 'zero' lets them compete with the limit values of their
+        potency indices (the unreachable treatment's Loewe term 0, left out of the LSD minimum).
 
     Returns
     -------
     MoocsResult
     """
     spaces = _check_spaces(spaces)
+    check_undefined_potency(undefined_potency)
     df = scores(surface, sample=sample, weights=weights)
     feas = _feasible(df, tgi_min, dose_box, surface.effect_column)
+    if undefined_potency == "exclude":
+        feas &= ~df["potency_undefined"].to_numpy()
     df["feasible"] = feas
     count = np.zeros(len(df), dtype=int)
     for s in spaces:
@@ -161,17 +187,20 @@ def moocs(surface: DoseResponseSurface, *, sample: int = 0, spaces=SPACES, tgi_m
     info = {"names": list(surface.names), "units": list(surface.units), "response": surface.response,
             "effect_column": surface.effect_column, "sample": sample, "spaces": [_space_name(s) for s in spaces],
             "EC50_1": df.attrs["EC50_1"],
-            "EC50_2": df.attrs["EC50_2"], "tgi_min": tgi_min, "near_tol": near_tol, "weights": list(weights),
-            "n_unreachable": int(df["unreachable"].sum())}
+            "EC50_2": df.attrs["EC50_2"], "tgi_min": tgi_min,
+            "dose_box": None if dose_box is None else [list(map(float, b)) for b in dose_box],
+            "near_tol": near_tol, "weights": list(weights), "undefined_potency": undefined_potency,
+            "n_potency_undefined": int(df["potency_undefined"].sum()),
+            "protocol": surface.protocol}
     return MoocsResult(df, info, spaces)
 
 
 class MoocsResult(TableResult):
     """MOOCS-DS table of one parameter set: one row per dose pair.
 
-    Columns: i, j, d1, d2, tgi (``effect`` for a response that is not a TGI), E1, E2, D1, D2, hsa, bliss,
-    loewe, lsd, lsd_abs, unreachable, feasible, pareto_<space>, near_<space>, count (spaces where
-    optimal), robust.
+    Columns: i, j, d1, d2, tgi (``effect`` for a response that is not a TGI), E1, E2, D1, D2 (dose units),
+    hsa, bliss, loewe, lsd, lsd_abs, potency_undefined, feasible (competes in the Pareto step),
+    pareto_<space>, near_<space>, count (spaces where optimal), robust.
     """
 
     def __init__(self, table: pd.DataFrame, info: dict, spaces):
@@ -219,129 +248,45 @@ class MoocsResult(TableResult):
         return t.iloc[int(k)]
 
     def summary(self) -> pd.DataFrame:
-        """Per space: front size and CI and dose ranges of the front."""
+        """Per space: front size, front points whose potency is undefined (0 unless ``undefined_potency="zero"``),
+        and CI and dose ranges of the front."""
         rows = []
         for s in self.spaces:
             f = self.front(s)
-            rows.append({"space": _space_name(s), "n_front": len(f), "potency_min": f[s[0]].min(),
+            rows.append({"space": _space_name(s), "n_front": len(f),
+                         "n_potency_undefined": int(f["potency_undefined"].sum()), "potency_min": f[s[0]].min(),
                          "potency_max": f[s[0]].max(), "efficacy_min": f[s[1]].min(), "efficacy_max": f[s[1]].max(),
                          "d1_min": f.d1.min(), "d1_max": f.d1.max(), "d2_min": f.d2.min(), "d2_max": f.d2.max()})
         return pd.DataFrame(rows)
 
-    # ------------------------------------------------------------------ plots
-    def _labels(self):
-        n, u = self.info["names"], self.info["units"]
-        return [f"{a} ({b})" if b else a for a, b in zip(n, u)]
-
+    # ------------------------------------------------------------------ plots (see moocs_plot)
     def plot(self, ax=None, *, log: bool = False):
-        """Heatmap of the robustness count (0..n spaces) on the dose grid; returns the Axes."""
-        import matplotlib.pyplot as plt
+        """Heatmap of the robustness count (0..n spaces) on the dose grid; returns the Axes.
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(5, 4))
-        from matplotlib.colors import BoundaryNorm
-
-        d1, d2 = np.sort(self.table.d1.unique()), np.sort(self.table.d2.unique())
-        Z = self.table.pivot_table(index="d2", columns="d1", values="count").to_numpy()
-        n = len(self.spaces)  # a count of spaces: one colour and one integer tick per value
-        mesh = ax.pcolormesh(_edges(d1, log), _edges(d2, log), Z, cmap=plt.get_cmap("magma", n + 1),
-                             norm=BoundaryNorm(np.arange(-0.5, n + 1), n + 1), shading="flat")
-        ax.figure.colorbar(mesh, ax=ax, label="spaces where Pareto-optimal", ticks=np.arange(n + 1))
-        if log:
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-        lx, ly = self._labels()
-        ax.set_xlabel(lx)
-        ax.set_ylabel(ly)
-        ax.set_title("MOOCS-DS robustness")
-        return ax
+        Points kept out of the Pareto step because their potency indices are undefined are crossed.
+        """
+        return moocs_plot.plot_count(self, ax, log=log)
 
     def plot_index(self, ax=None, *, index: str = "bliss", log: bool = False):
         """Synergy map: heatmap of one combination index (hsa, bliss, loewe, lsd, lsd_abs) on the dose grid.
 
-        Diverging colours centred on 1 (blue < 1 synergy, red > 1 antagonism); returns the Axes.
+        Diverging colours centred on 1 (blue < 1 synergy, red > 1 antagonism); points where a potency index is
+        undefined are crossed (the colour there is its limit value). Returns the Axes.
         """
-        import matplotlib.pyplot as plt
-
-        if index not in ("hsa", "bliss", "loewe", "lsd", "lsd_abs"):
-            raise QSPError(f"index must be one of hsa, bliss, loewe, lsd, lsd_abs. Got {index!r}.")
-        if ax is None:
-            _, ax = plt.subplots(figsize=(5, 4))
-        d1, d2 = np.sort(self.table.d1.unique()), np.sort(self.table.d2.unique())
-        Z = self.table.pivot_table(index="d2", columns="d1", values=index, dropna=False).to_numpy()
-        pos = Z[np.isfinite(Z) & (Z > 0)]
-        span = float(np.abs(np.log(pos)).max()) if pos.size else 1.0
-        span = span if span > 0 else 1.0
-        Z = np.where(Z > 0, Z, np.nan)  # 0 (both treatments unreachable alone) has no log colour: left blank
-        from matplotlib.colors import LogNorm
-
-        mesh = ax.pcolormesh(_edges(d1, log), _edges(d2, log), Z, cmap="RdBu_r", shading="flat",
-                             norm=LogNorm(vmin=np.exp(-span), vmax=np.exp(span)))
-        ax.figure.colorbar(mesh, ax=ax, label=f"{index.upper()} CI (< 1 synergy)")
-        if log:
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-        lx, ly = self._labels()
-        ax.set_xlabel(lx)
-        ax.set_ylabel(ly)
-        return ax
+        return moocs_plot.plot_index(self, ax, index=index, log=log)
 
     def plot_fronts(self, axes=None, *, mark=None):
-        """Scatter of every feasible dose pair in each space with the front highlighted.
+        """Scatter of every competing dose pair in each space with the front highlighted.
 
-        ``mark``: (d1, d2) pairs to circle (e.g. chosen doses); the robust doses are starred.
-        Returns the array of Axes.
+        ``mark``: (d1, d2) pairs to circle (e.g. chosen doses); the robust doses are starred; points with
+        undefined potency are drawn as grey x (excluded) or open diamonds (on a front, ``undefined_potency=
+        "zero"``). Returns the array of Axes.
         """
-        import matplotlib.pyplot as plt
-
-        n = len(self.spaces)
-        if axes is None:
-            _, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.4), squeeze=False)
-            axes = axes[0]
-        t = self.table[self.table["feasible"]]
-        for ax, s in zip(np.ravel(axes), self.spaces):
-            on = t[f"pareto_{_space_name(s)}"]
-            near = t[f"near_{_space_name(s)}"]
-            ax.scatter(t[s[0]][~on & ~near], t[s[1]][~on & ~near], s=6, c="0.75", label="dose pairs")
-            ax.scatter(t[s[0]][near], t[s[1]][near], s=10, c="tab:orange", label="near-Pareto")
-            f = t[on].sort_values(s[0])
-            ax.plot(f[s[0]], f[s[1]], "-o", ms=3.5, c="tab:blue", lw=1, label="Pareto front")
-            r = t[t["robust"]]
-            ax.scatter(r[s[0]], r[s[1]], marker="*", s=70, c="tab:red", zorder=5, label="optimal in all spaces")
-            for (a, b) in (mark or []):
-                k = np.argmin((t.d1 - a) ** 2 / (np.ptp(t.d1) or 1) ** 2 + (t.d2 - b) ** 2 / (np.ptp(t.d2) or 1) ** 2)
-                row = t.iloc[int(k)]
-                ax.scatter([row[s[0]]], [row[s[1]]], s=90, facecolors="none", edgecolors="k", zorder=6,
-                           label=f"({a:g}, {b:g})")
-            ax.set_xlabel(f"{s[0].upper()} CI (potency)")
-            ax.set_ylabel(f"{s[1].upper()} CI (efficacy)")
-        np.ravel(axes)[0].legend(fontsize=7, loc="best")
-        return axes
+        return moocs_plot.plot_fronts(self, axes, mark=mark)
 
     def plot_doses(self, ax=None, *, space=("loewe", "bliss"), mark=None, log: bool = False):
         """Front doses of one space (and robust doses) over the effect heatmap; returns the Axes.
 
         ``mark``: (d1, d2) pairs to circle (e.g. a reference regimen).
         """
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(5, 4))
-        d1, d2 = np.sort(self.table.d1.unique()), np.sort(self.table.d2.unique())
-        Z = self.table.pivot_table(index="d2", columns="d1", values=self.effect_column).to_numpy()
-        mesh = ax.pcolormesh(_edges(d1, log), _edges(d2, log), Z, cmap="viridis", shading="flat")
-        ax.figure.colorbar(mesh, ax=ax, label=self.info["response"])
-        f = self.front(space)
-        ax.scatter(f.d1, f.d2, s=18, c="w", edgecolors="k", label=f"front {_space_name(space)}")
-        r = self.robust()
-        ax.scatter(r.d1, r.d2, marker="*", s=80, c="tab:red", label="optimal in all spaces")
-        for (a, b) in (mark or []):
-            ax.scatter([a], [b], s=90, facecolors="none", edgecolors="tab:red", lw=1.5, label=f"({a:g}, {b:g})")
-        if log:
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-        lx, ly = self._labels()
-        ax.set_xlabel(lx)
-        ax.set_ylabel(ly)
-        ax.legend(fontsize=7)
-        return ax
+        return moocs_plot.plot_doses(self, ax, space=space, mark=mark, log=log)

@@ -57,6 +57,10 @@ class SynergyProblem(Problem):
         Fixed parameter overrides (e.g. a cell line).
     weights : (float, float)
         LSD / ``dose`` weights of the normalised doses.
+    undefined_potency : {'exclude', 'zero'}, default 'exclude'
+        Where a treatment alone cannot reach the combination's effect the potency indices are undefined:
+        'exclude' penalises the ``loewe``/``lsd`` objectives there (as a failed point), 'zero' uses their
+        limit values (see :func:`qsp.synergy.moocs`).
     mono_points, mono_factor
         Dense single-treatment levels per schedule (see :func:`simulate_surface`).
     t_end, points, rtol, atol, backend, seed
@@ -77,9 +81,12 @@ class SynergyProblem(Problem):
                  objectives=("loewe", "hsa"), response="tgi:W:35", extra_metrics=(), schedule_bounds=None,
                  schedule_step: float = 1.0, tgi_min: float | None = None, params: dict | None = None,
                  weights=(1.0, 1.0), mono_points: int = 60, mono_factor: float = 20.0, t_end=None, points=None,
-                 rtol: float = 1e-8, atol: float = 1e-12, backend="serial", seed: int | None = 0):
+                 rtol: float = 1e-8, atol: float = 1e-12, backend="serial", seed: int | None = 0,
+                 undefined_potency: str = "exclude"):
         from ..ensemble.metrics import as_metrics
+        from .moocs import check_undefined_potency
 
+        self.undefined_potency = check_undefined_potency(undefined_potency)
         objectives = tuple(objectives)
         for o in objectives:
             if o not in _INDICES + ("tgi", "dose") and not o.startswith("metric:"):
@@ -219,6 +226,10 @@ class SynergyProblem(Problem):
                 cols["loewe"] = np.where(d1 == 0, 0, d1 / D1) + np.where(d2 == 0, 0, d2 / D2)
                 cols["lsd"] = (w1 * d1 / ec1 + w2 * d2 / ec2) / np.fmin(D1 / ec1, D2 / ec2)
                 cols["dose"] = w1 * d1 / ec1 + w2 * d2 / ec2
+                if self.undefined_potency == "exclude":
+                    undefined = ~np.isfinite(D1) | ~np.isfinite(D2)
+                    cols["loewe"] = np.where(undefined, np.nan, cols["loewe"])
+                    cols["lsd"] = np.where(undefined, np.nan, cols["lsd"])
         bad = ~np.isfinite(E) | (E <= 0)
         F = np.empty((len(X), len(self.objectives)))
         for k, o in enumerate(self.objectives):

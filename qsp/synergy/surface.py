@@ -8,22 +8,22 @@ must rise with dose (a TGI, a fraction inhibited); a response that falls with do
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, QSPError, QSPWarning
-from ..option_names import option
-from .grid import check_surface_size, default_mono_levels, dose_grid, parse_grid
-from .mono import MonoCurve, check_rising
 from ..display import table_html
+from ..errors import QSPError
+from .grid import default_mono_levels, dose_grid, parse_grid
+from .mono import MonoCurve
 from .result import _edges, _json_default
+from .simulate import check_size, simulate_surfaces
 from .treatment import Response, Treatment
 
 __all__ = [
     "DoseResponseSurface",
+    "check_size",
     "MonoCurve",
     "Response",
     "Treatment",
@@ -55,7 +55,12 @@ class DoseResponseSurface:
     response : str
         What the effect is: ``'TGI'``, or the response metric as written (``'value_at:E:10'``).
     table : DataFrame or None
-        The ensemble table the surface came from (every task, failures included).
+        The ensemble table the surface came from (every task, failures included; for a protocol sweep, the
+        table of the whole sweep).
+    n_failed : int
+        Failed simulations among this surface's regimens.
+    protocol : str or None
+        The protocol's name when the surface is one of a sweep (:func:`qsp.synergy.simulate_protocols`).
     """
 
     d1: np.ndarray
@@ -72,6 +77,7 @@ class DoseResponseSurface:
     response: str = "effect"
     table: pd.DataFrame | None = None
     n_failed: int = 0
+    protocol: str | None = None
 
     @property
     def n_samples(self) -> int:
@@ -169,17 +175,6 @@ def _axis_label(name, unit):
     return f"{name} ({unit})" if unit else str(name)
 
 
-def check_size(n1: int, n2: int, k1: int, k2: int, *, n_samples: int = 1, n_metrics: int = 1,
-               points: int | None = None, dense: bool = True) -> None:
-    """Refuse a surface of ``n1 x n2`` dose pairs, ``k1 + k2`` single-treatment levels and ``n_samples``
-    parameter sets above the memory bound, naming the options that set those sizes."""
-    names = dict.fromkeys([option("d1"), option("d2")] + ([option("mono_points")] if dense else [])
-                          + ([option("samples")] if n_samples > 1 else []))
-    check_surface_size(f"{n1} x {n2} dose pairs, {k1 + k2} single-treatment levels"
-                       + (f", {n_samples} parameter sets" if n_samples > 1 else "") + f" ({', '.join(names)})",
-                       n1, n2, k1, k2, n_samples=n_samples, n_metrics=n_metrics, points=points)
-
-
 def simulate_surface(model, treatment1: Treatment, treatment2: Treatment, d1, d2, *,
                      response="tgi:W:35", extra_metrics=(), samples: pd.DataFrame | None = None,
                      params: dict | None = None, mono1=None, mono2=None, mono_points: int = 200,
@@ -226,74 +221,12 @@ def simulate_surface(model, treatment1: Treatment, treatment2: Treatment, d1, d2
     Raises
     ------
     InputError
-        Bad levels, a surface above the memory bound (:mod:`qsp.sensitivity._limits`), or a response
+        Bad levels, a surface above the memory bound (:mod:`qsp.memory_limits`), or a response
         that falls with dose.
     """
-    from .. import ensemble
-
-    resp = Response.parse(response)
-    if not isinstance(treatment1, Treatment) or not isinstance(treatment2, Treatment):
-        raise QSPError("treatment1 and treatment2 must be qsp.synergy.Treatment objects")
-    d1 = np.asarray(d1, dtype=float).ravel()
-    d2 = np.asarray(d2, dtype=float).ravel()
-    for name, g in (("d1", d1), ("d2", d2)):
-        if g.size == 0 or not np.isfinite(g).all() or (g < 0).any():
-            raise QSPError(f"{option(name)} must be a non-empty array of finite levels >= 0")
-    if isinstance(mono_points, bool) or not isinstance(mono_points, (int, np.integer)) or mono_points < 1:
-        raise InputError(f"{option('mono_points')} must be a positive integer. Got {mono_points!r}.")
-    k1 = d1.size + mono_points + 1 if mono1 is None else np.size(mono1)
-    k2 = d2.size + mono_points + 1 if mono2 is None else np.size(mono2)
-    check_size(d1.size, d2.size, k1, k2, n_samples=1 if samples is None else len(samples),
-               n_metrics=1 + len(extra_metrics or ()), points=points, dense=mono1 is None or mono2 is None)
-    m1 = default_mono_levels(d1, mono_points, mono_factor) if mono1 is None else np.unique(np.asarray(mono1, float))
-    m2 = default_mono_levels(d2, mono_points, mono_factor) if mono2 is None else np.unique(np.asarray(mono2, float))
-    fixed = dict(params or {})
-
-    def regimen(a: float, b: float):
-        da, pa = treatment1.part(a) if a or treatment1.parameter else ([], {})
-        db, pb = treatment2.part(b) if b or treatment2.parameter else ([], {})
-        return da + db, {**fixed, **pa, **pb}
-
-    regs = {"control": regimen(0.0, 0.0)}
-    for i, a in enumerate(d1):
-        for j, b in enumerate(d2):
-            regs[f"g{i}_{j}"] = regimen(a, b)
-    for k, a in enumerate(m1):
-        regs[f"m1_{k}"] = regimen(a, 0.0)
-    for k, b in enumerate(m2):
-        regs[f"m2_{k}"] = regimen(0.0, b)
-    metrics = [resp.metric] + list(ensemble.metrics.as_metrics(extra_metrics))
-    with warnings.catch_warnings():  # one warning, below, that names the surface
-        warnings.filterwarnings("ignore", message=r".* simulations failed; see result.failures", category=QSPWarning)
-        res = ensemble.run(model, samples, regimens=regs, metrics=metrics, t_end=t_end, points=points, rtol=rtol,
-                           atol=atol, backend=backend, chunk_size=chunk_size, seed=seed, progress=progress,
-                           **run_options)
-    table = res.table
-    n_reg = len(regs)
-    n_s = len(table) // n_reg
-    columns = list(res.metrics)  # the response first, then the extra metrics, in order
-    raw = table[columns[0]].to_numpy(dtype=float).reshape(n_s, n_reg)
-    if resp.kind == "tgi":
-        ctrl = raw[:, :1]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            eff = (ctrl - raw) / ctrl
-    else:
-        eff = raw
-    n1, n2, k1 = d1.size, d2.size, m1.size
-    grid = eff[:, 1:1 + n1 * n2].reshape(n_s, n1, n2)
-    mono1_e = eff[:, 1 + n1 * n2:1 + n1 * n2 + k1]
-    mono2_e = eff[:, 1 + n1 * n2 + k1:]
-    what = option("response", resp.text)
-    for m, e, t in ((m1, mono1_e, treatment1), (m2, mono2_e, treatment2)):
-        check_rising(np.concatenate([[0.0], m]), np.hstack([eff[:, :1], e]), t.label, what, resp.metric)
-    extras = {}
-    for name in columns[1:]:
-        v = table[name].to_numpy(dtype=float).reshape(n_s, n_reg)
-        extras[name] = v[:, 1:1 + n1 * n2].reshape(n_s, n1, n2)
-    if res.n_failed:
-        warnings.warn(f"{res.n_failed} of {len(table)} surface simulations failed; their effects are NaN "
-                      "(see surface.table)", QSPWarning, stacklevel=2)
-    units = tuple("" if t.parameter else (t.unit or "") for t in (treatment1, treatment2))
-    samp = samples.reset_index(drop=True) if samples is not None else None
-    return DoseResponseSurface(d1, d2, grid, m1, mono1_e, m2, mono2_e, extras, samp,
-                               (treatment1.label, treatment2.label), units, resp.label, table, res.n_failed)
+    surfaces, _ = simulate_surfaces(
+        model, [(None, treatment1, treatment2)], d1, d2, response=response, extra_metrics=extra_metrics,
+        samples=samples, params=params, mono1=mono1, mono2=mono2, mono_points=mono_points, mono_factor=mono_factor,
+        t_end=t_end, points=points, rtol=rtol, atol=atol, backend=backend, chunk_size=chunk_size, seed=seed,
+        progress=progress, share=False, **run_options)
+    return surfaces[0]
