@@ -12,10 +12,9 @@ from pymoo.problems import get_problem
 
 import qsp
 from qsp import synergy
-from qsp.cli import main
 from qsp.synergy import DoseResponseSurface, MuSyC, Treatment, dose_grid, moocs, musyc_surface, simulate_surface
 
-from .cli_checks import one_line
+from .cli_checks import one_line, run_cli
 
 matplotlib.use("Agg")
 
@@ -37,11 +36,7 @@ def small(pembro_bev):
 
 
 def cli(capfd, *args) -> tuple[int, str]:
-    try:
-        rc = main([str(a) for a in args])
-    except SystemExit as exc:
-        rc = exc.code
-    return rc, capfd.readouterr().err
+    return run_cli(capfd, *args)
 
 
 # ------------------------------------------------------------------------------------------ direction

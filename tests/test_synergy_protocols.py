@@ -10,7 +10,6 @@ import pytest
 
 import qsp
 from qsp import QSPError
-from qsp.ensemble import SerialBackend
 from qsp.synergy import (
     Protocol,
     Treatment,
@@ -26,7 +25,8 @@ from qsp.synergy import (
     simulate_surface,
 )
 
-from .cli_checks import one_line
+from .cli_checks import one_line, run_cli
+from .counting_backend import CountingBackend
 
 matplotlib.use("Agg")
 
@@ -47,15 +47,6 @@ STORED = {
 }
 
 
-class CountingBackend(SerialBackend):
-    def __init__(self):
-        self.calls = self.tasks = 0
-
-    def map(self, fn, job, chunks):
-        self.calls += 1
-        for chunk in chunks:
-            self.tasks += len(chunk.task)
-            yield fn(job, chunk)
 
 
 @pytest.fixture(scope="module")
@@ -203,13 +194,7 @@ def test_sweep_under_parameter_uncertainty(model):
 
 
 def cli(capfd, *args) -> tuple[int, str]:
-    from qsp.cli import main
-
-    try:
-        rc = main([str(a) for a in args])
-    except SystemExit as exc:
-        rc = exc.code
-    return rc, capfd.readouterr().err
+    return run_cli(capfd, *args)
 
 
 def test_cli_protocols_table_summary_and_figure(tmp_path, capfd, monkeypatch):

@@ -8,8 +8,9 @@ import pytest
 
 import qsp
 from qsp import QSPError, QSPWarning, metrics
-from qsp.ensemble import SerialBackend
 from qsp.synergy import Treatment, dose_grid, moocs, parse_grid, simulate_surface
+
+from .counting_backend import CountingBackend
 
 PEMBRO = Treatment("A1", "mg/kg", time=3, every=3, count=5)
 BEV = Treatment("A2", "mg/kg", time=0, every=3, count=6)
@@ -39,18 +40,6 @@ end
 """
 
 
-class CountingBackend(SerialBackend):
-    """Serial backend that records how many simulations it was handed."""
-
-    def __init__(self):
-        self.calls = 0
-        self.tasks = 0
-
-    def map(self, fn, job, chunks):
-        self.calls += 1
-        for chunk in chunks:
-            self.tasks += len(chunk.task)
-            yield fn(job, chunk)
 
 
 @pytest.fixture(scope="module")
