@@ -63,7 +63,7 @@ def _pairs(pairs, option: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for key, value in pairs or []:
         if key in out:
-            raise QSPError(f"{option} sets {key!r} twice ({out[key]:g} and {value:g})")
+            raise QSPError(f"{option} {key!r} is given twice")
         out[key] = value
     return out
 

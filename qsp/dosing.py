@@ -166,8 +166,9 @@ def build_schedule(doses: Sequence[Dose], amount_of: Callable[[Dose], float],
     substance units; ``rate_param_of(dose)`` the infusion-rate parameter
     of its target (only called for infusions).
     """
+    starts = [dose.times(until) for dose in doses]
     if until is not None:
-        total = sum(len(d.times(until)) for d in doses)
+        total = sum(len(t) for t in starts)
         if total > MAX_ADMINISTRATIONS:
             raise DosingError(f"the regimen has {total} administrations before t={until:g}, more than the "
                               f"{MAX_ADMINISTRATIONS} one simulation can hold; shorten it or lengthen 'every'")
@@ -177,16 +178,16 @@ def build_schedule(doses: Sequence[Dose], amount_of: Callable[[Dose], float],
     def at(t: float):
         return events.setdefault(float(t), ([], []))
 
-    for dose in doses:
+    for dose, times_of_dose in zip(doses, starts):
         amt = amount_of(dose)
         if dose.is_infusion:
             rate = amt / dose.duration
             pid = rate_param_of(dose)
-            for t in dose.times(until):
+            for t in times_of_dose:
                 intervals.setdefault(pid, []).append((float(t), float(t + dose.duration), rate))
                 at(t), at(t + dose.duration)
         else:
-            for t in dose.times(until):
+            for t in times_of_dose:
                 at(t)[0].append((dose.target, amt))
     times = np.array(sorted(events), dtype=float)
     # Rate of each parameter from each instant on: the sum of the infusions running then, exactly 0

@@ -184,3 +184,11 @@ def test_a_missing_library_costs_only_its_own_commands(tmp_path):
     p = run("synergy", "pembro_bev")
     assert p.returncode == 1 and len(p.stderr.strip().splitlines()) == 1 and "pymoo" in p.stderr
     assert run("models").returncode == 0
+
+
+def test_ensemble_param_given_twice_is_one_line(tmp_path, capfd):
+    from .cli_checks import one_line, run_cli
+
+    rc, err = run_cli(capfd, "ensemble", "trimeric", "--n", "2", "--metric", "cmax:[Cp]", "--param", "CL=1",
+                      "--param", "CL=2", "--out", tmp_path / "e.parquet", "--quiet")
+    assert rc == 1 and one_line(err) == "qsp: error: --param 'CL' is given twice"

@@ -88,7 +88,7 @@ def _backend(args):
 def run_cli(args) -> int:
     """Handle ``qsp ensemble``; returns the exit status."""
     from .. import ensemble
-    from ..cli import _load
+    from ..cli import _load, _pairs
     from .store import stored_rows
 
     model = _load(args.model)
@@ -99,7 +99,7 @@ def run_cli(args) -> int:
     backend = _backend(args)
     try:
         res = ensemble.run(model, samples, regimens=regimens or None, metrics=args.metric, t_end=args.t_end,
-                           points=args.points, params=dict(args.param or []), initial=dict(args.initial or []),
+                           points=args.points, params=_pairs(args.param, "--param"), initial=_pairs(args.initial, "--initial"),
                            body_weight=args.body_weight, rtol=args.rtol, atol=args.atol,
                            equilibrate=args.equilibrate, backend=backend, chunk_size=args.chunk_size,
                            max_steps=args.max_steps, seed=args.seed, out=args.out,

@@ -167,10 +167,9 @@ def _run(args) -> int:
         schedules = schedules * 2
     if len(schedules) != 2:
         raise QSPError(f"give --schedule once (both drugs) or twice (one per drug). Got {len(schedules)}.")
-    params = dict(args.param or [])
-    if len(params) < len(args.param or []):
-        keys = [k for k, _ in args.param]
-        raise QSPError(f"--param {next(k for k in keys if keys.count(k) > 1)!r} is given twice")
+    from ..cli import _pairs
+
+    params = _pairs(args.param, "--param")
     d1, d2 = parse_grid(args.grid)
     model = load_model(args.model)
     t1 = Treatment.parse(args.drug[0], None if args.drug[0].startswith("param:") else schedules[0])

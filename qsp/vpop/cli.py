@@ -271,10 +271,9 @@ def _simulate(args) -> int:
     if not arms:
         raise QSPError("give at least one arm: --regimen NAME (model metadata), --arm NAME[:ID=VALUE,...] "
                        "or --arm-dose NAME SPEC")
-    fixed = dict(args.param or [])
-    if len(fixed) < len(args.param or []):
-        keys = [k for k, _ in args.param]
-        raise QSPError(f"--param {next(k for k in keys if keys.count(k) > 1)!r} is given twice")
+    from ..cli import _pairs
+
+    fixed = _pairs(args.param, "--param")
     with cli_options({**CLI_NAMES, "pd_threshold": "--pd"}):
         trial = simulate_trial(model, vps, arms, tumour=args.tumour, baseline=args.baseline,
                                until=args.until, assess_every=args.assess_every, t_end=args.t_end, points=args.points,
