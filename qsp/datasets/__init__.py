@@ -7,5 +7,7 @@
 from .columns import CANONICAL, DatasetError
 from .dataset import Dataset
 from .read import read_dataset
+from .result import DatasetSimulation
+from .simulate import simulate_dataset
 
-__all__ = ["read_dataset", "Dataset", "DatasetError", "CANONICAL"]
+__all__ = ["read_dataset", "simulate_dataset", "Dataset", "DatasetSimulation", "DatasetError", "CANONICAL"]

@@ -192,8 +192,10 @@ def _isolate(fn, job, chunk, n_workers: int) -> Iterator:
         return
     _POOLS.pop(n_workers, None)
     if len(chunk.task) == 1:
-        yield ChunkResult.failed(job, chunk, "WorkerDied: the worker process died running this simulation "
-                                             "(a crash inside libRoadRunner, or killed for lack of memory)")
+        failed = getattr(job, "failed", None)  # a job type may say how its failed chunk looks
+        message = ("WorkerDied: the worker process died running this simulation "
+                   "(a crash inside libRoadRunner, or killed for lack of memory)")
+        yield failed(chunk, message) if failed is not None else ChunkResult.failed(job, chunk, message)
         return
     for half in chunk.halves():
         yield from _isolate(fn, job, half, n_workers)

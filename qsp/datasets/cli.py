@@ -1,0 +1,269 @@
+"""``qsp dataset check | plot | simulate``: look at an event table, draw it, simulate a model over it.
+
+Tables and figures go to the files named; ``check`` prints its report on standard output, the
+other steps one line on standard error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import QSPError
+
+__all__ = ["register", "add_read_options", "read_options", "CLI_NAMES"]
+
+#: Python argument -> command-line option, for messages raised by the library.
+CLI_NAMES = {"cmt_map": "--cmt", "covariates": "--covariate", "evid_style": "--evid-style", "missing": "--missing",
+             "outputs": "--output", "lag": "--lag", "bioavailability": "--bioavailability",
+             "modelled_rate": "--modelled-rate", "modelled_duration": "--modelled-duration", "params": "--param",
+             "simulated": "--simulated"}
+
+#: Dose modifiers of ``qsp dataset simulate``: option -> keyword of ``simulate_dataset``.
+MODIFIERS = {"--lag": "lag", "--bioavailability": "bioavailability", "--modelled-rate": "modelled_rate",
+             "--modelled-duration": "modelled_duration"}
+
+
+def _cmt(text: str) -> tuple[int, str]:
+    number, eq, name = (s.strip() for s in text.partition("="))
+    if not eq or not name:
+        raise argparse.ArgumentTypeError(f"expected NUMBER=SPECIES, got {text!r}")
+    try:
+        n = int(number)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"compartment number must be a whole number, got {number!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"compartment number must be >= 1, got {number!r}")
+    return n, name
+
+
+def _missing(text: str) -> tuple[str, list[float]]:
+    column, eq, codes = (s.strip() for s in text.partition("="))
+    if not eq or not column or not codes:
+        raise argparse.ArgumentTypeError(f"expected COLUMN=CODE[,CODE...], got {text!r}")
+    from ..cli import _number
+
+    return column, [_number(c.strip(), f"code of {column!r}") for c in codes.split(",")]
+
+
+def _modifier(text: str) -> tuple[str, float | str]:
+    """``SPECIES=VALUE``: VALUE a number, else the name of a dataset column or model parameter."""
+    species, eq, value = (s.strip() for s in text.partition("="))
+    if not eq or not species or not value:
+        raise argparse.ArgumentTypeError(f"expected SPECIES=VALUE (VALUE: a column, a parameter or a number), "
+                                         f"got {text!r}")
+    try:
+        return species, float(value)
+    except ValueError:
+        return species, value
+
+
+def add_read_options(parser: argparse.ArgumentParser) -> None:
+    """The options of :func:`~qsp.datasets.read_dataset`: --cmt, --covariate, --evid-style, --missing."""
+    parser.add_argument("--cmt", action="append", type=_cmt, metavar="NUMBER=SPECIES",
+                        help="compartment number to species name, e.g. 1=depot (repeatable)")
+    parser.add_argument("--covariate", action="append", metavar="COLUMN",
+                        help="a covariate column (repeatable; default: every column that is not canonical)")
+    parser.add_argument("--evid-style", choices=["nonmem", "rxode2"], default="nonmem",
+                        help="EVID coding: nonmem (0-4, default) or rxode2 (any EVID other than 0 is a dose)")
+    parser.add_argument("--missing", action="append", type=_missing, metavar="COLUMN=CODE[,CODE...]",
+                        help="codes read as missing, e.g. SS=99 (repeatable)")
+
+
+def _unique(pairs, option: str) -> dict:
+    out: dict = {}
+    for key, value in pairs or []:
+        if key in out:
+            raise QSPError(f"{option} {key!r} is given twice")
+        out[key] = value
+    return out
+
+
+def read_options(args) -> dict:
+    """Keyword arguments of ``read_dataset`` from the parsed options of :func:`add_read_options`."""
+    return {"cmt_map": _unique(args.cmt, "--cmt") or None, "covariates": args.covariate,
+            "evid_style": args.evid_style, "missing": _unique(args.missing, "--missing") or None}
+
+
+def register(subparsers) -> None:
+    """Add ``qsp dataset ...`` to the main parser."""
+    from ..cli import _key_value, _positive, allow_negative_values
+
+    p = subparsers.add_parser("dataset", help="NONMEM-style event tables: check, plot, simulate a model over one",
+                              description="Check a NONMEM-style event table (CSV or Parquet), plot it, or "
+                                          "simulate a model over its doses and observation times.")
+    sub = p.add_subparsers(dest="dataset_command", metavar="STEP")
+    sub.required = True
+
+    c = sub.add_parser("check", help="report what the table holds, per subject, with warnings")
+    c.add_argument("data", metavar="DATA", help="event table (CSV or Parquet)")
+    add_read_options(c)
+    c.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    c.add_argument("--csv", metavar="FILE", help="also write the per-subject table as CSV")
+    c.set_defaults(handler=_check)
+
+    g = sub.add_parser("plot", help="spaghetti plot of the observations, doses marked")
+    g.add_argument("data", metavar="DATA", help="event table (CSV or Parquet)")
+    add_read_options(g)
+    g.add_argument("--out", required=True, metavar="FIG.png", help="image file (png, pdf, svg, jpg)")
+    g.add_argument("--output", action="append", metavar="NAME",
+                   help="a panel (repeatable): DV, a DVID value or a column of --simulated (default: all)")
+    g.add_argument("--simulated", metavar="SIM.csv", help="simulated table of this dataset ('qsp dataset simulate')")
+    g.add_argument("--log", action="store_true", help="logarithmic y axis")
+    g.set_defaults(handler=_plot)
+
+    s = sub.add_parser("simulate", help="simulate a model over the table's doses and observation times",
+                       description="Simulate MODEL for every subject of DATA: its doses (ADDL, SS, infusions, "
+                                   "resets) and its observation times; write the rows with one column per output.")
+    s.add_argument("model", metavar="MODEL")
+    s.add_argument("data", metavar="DATA", help="event table (CSV or Parquet)")
+    add_read_options(s)
+    s.add_argument("--output", action="append", required=True, metavar="SELECTOR",
+                   help="output selector, repeatable: S (amount), [S] (concentration), parameter or rule id")
+    for flag, meaning in (("--lag", "lag time"), ("--bioavailability", "bioavailability (fraction)"),
+                          ("--modelled-rate", "infusion rate of RATE -1 doses"),
+                          ("--modelled-duration", "infusion duration of RATE -2 doses")):
+        s.add_argument(flag, action="append", type=_modifier, metavar="SPECIES=VALUE",
+                       help=f"{meaning} of doses into SPECIES; VALUE: a dataset column, a model parameter or a "
+                            "number (repeatable)")
+    s.add_argument("--param", action="append", type=_key_value, metavar="ID=VALUE", help="parameter override")
+    s.add_argument("--backend", choices=["serial", "processes", "dask"], default="serial",
+                   help="how subjects are run (default serial)")
+    s.add_argument("--workers", type=_positive(int), help="number of local workers (processes or dask)")
+    s.add_argument("--rtol", type=_positive(float), default=1e-6, help="CVODE relative tolerance (default 1e-6)")
+    s.add_argument("--atol", type=_positive(float), default=1e-12, help="CVODE absolute tolerance (default 1e-12)")
+    s.add_argument("--out", required=True, metavar="FILE.csv", help="simulated table (CSV, or .parquet)")
+    s.add_argument("--plot", metavar="FIG.png", help="also plot the observations with the simulation")
+    s.set_defaults(handler=_simulate)
+    for parser in (p, c, g, s):
+        allow_negative_values(parser)
+
+
+def _read(args):
+    from .read import read_dataset
+
+    return read_dataset(args.data, **read_options(args))
+
+
+def _check(args) -> int:
+    from .check import check_dataset
+
+    report = check_dataset(_read(args))
+    if args.json:
+        report.to_json(args.json)
+    if args.csv:
+        report.to_csv(args.csv)
+    sys.stdout.write(str(report) + "\n")
+    return 0
+
+
+def _save(fig, path: str) -> None:
+    import matplotlib.pyplot as plt
+
+    from ..atomic import atomic_path
+
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=120, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+
+
+def _check_plot_file(path: str | None, option: str) -> None:
+    from ..cli import _PLOT_SUFFIXES
+
+    if path and not path.lower().endswith(_PLOT_SUFFIXES):
+        raise QSPError(f"{option} file must end in one of {', '.join(_PLOT_SUFFIXES)}; got {path!r}")
+
+
+def _plot(args) -> int:
+    import matplotlib
+
+    from ..option_names import cli_options
+    from ..tables import read_table
+    from .plot import plot_dataset
+
+    _check_plot_file(args.out, "--out")
+    ds = _read(args)
+    sim = read_table(args.simulated, what="simulated table") if args.simulated else None
+    matplotlib.use("Agg")
+    with cli_options(CLI_NAMES):
+        fig = plot_dataset(ds, args.output, simulated=sim, log=args.log)
+    _save(fig, args.out)
+    print(f"{len(ds.subjects)} subjects -> {args.out}", file=sys.stderr)
+    return 0
+
+
+def _backend(args):
+    if args.backend == "serial":
+        if args.workers:
+            raise QSPError("--workers applies to --backend processes or dask")
+        return "serial"
+    from .. import ensemble
+
+    if args.backend == "dask":
+        return ensemble.DaskBackend(n_workers=args.workers)
+    return ensemble.ProcessBackend(args.workers)
+
+
+def _check_names(model, ds, cmt_map: dict | None, modifiers: dict) -> None:
+    """Refuse a --cmt species or a modifier species/value the model and dataset do not know, naming the option."""
+    from .._ids import unknown_id
+
+    species = list(model.species.index)
+    where = f" of model {model.name!r}"
+    for number, name in (cmt_map or {}).items():
+        if name not in species:
+            raise QSPError(f"--cmt {number}={name}: {unknown_id('species', name, species, where=where)}")
+    names = set(model.parameters.index) | set(model.compartments.index)
+    columns = [str(c) for c in ds.to_pandas().columns]
+    for flag, values in modifiers.items():
+        for target, value in values.items():
+            if target not in species:
+                raise QSPError(f"{flag} {target}={value}: {unknown_id('species', target, species, where=where)}")
+            if isinstance(value, str) and value not in columns and value not in names:
+                raise QSPError(f"{flag} {target}={value}: {value!r} is not a column of the dataset "
+                               f"({', '.join(columns)}), a parameter of model {model.name!r} or a number")
+
+
+def _write_table(table, path: str) -> None:
+    from ..atomic import atomic_path, atomic_write
+
+    if str(path).endswith((".parquet", ".pq")):
+        with atomic_path(path) as tmp:
+            table.to_parquet(tmp)
+    else:
+        with atomic_write(path, newline="") as fh:
+            table.to_csv(fh, index=False)
+
+
+def _simulate(args) -> int:
+    from ..cli import _load, _pairs
+    from ..option_names import cli_options
+    from .simulate import simulate_dataset
+
+    _check_plot_file(args.plot, "--plot")
+    model = _load(args.model)
+    ds = _read(args)
+    modifiers = {flag: _unique(getattr(args, key), flag) for flag, key in MODIFIERS.items()}
+    _check_names(model, ds, ds.cmt_map, modifiers)
+    backend = _backend(args)
+    try:
+        with cli_options(CLI_NAMES):
+            table = simulate_dataset(model, ds, outputs=args.output, params=_pairs(args.param, "--param"),
+                                     backend=backend, rtol=args.rtol, atol=args.atol,
+                                     **{MODIFIERS[flag]: values or None for flag, values in modifiers.items()})
+    finally:
+        if hasattr(backend, "close"):
+            backend.close()
+    _write_table(table, args.out)
+    if args.plot:
+        import matplotlib
+
+        from .plot import plot_dataset
+
+        matplotlib.use("Agg")
+        _save(plot_dataset(ds, simulated=table), args.plot)
+    print(f"{len(ds.subjects)} subjects, {len(table)} rows, outputs {', '.join(args.output)} -> {args.out}",
+          file=sys.stderr)
+    return 0
