@@ -62,6 +62,16 @@ class Dose:
         body weight (``'mg/kg'``). ``None``: the model's substance units.
     molecular_weight : float, optional
         g/mol, for converting mass to moles; defaults to the model's drug metadata.
+    lag : float, default 0
+        Lag time (model time unit): each administration happens ``lag`` after its nominal time, as
+        NONMEM's ALAGn.
+    bioavailability : float, default 1
+        Fraction of each amount that reaches ``target`` (>= 0), as NONMEM's Fn; an infusion keeps its
+        duration and its rate scales.
+    steady_state : bool, default False
+        The train has been given for ever before ``time``: the model starts from the train's periodic
+        steady state at ``time`` (NONMEM's SS 1: a reset, then the steady state, found by a converged
+        method), then the administrations from ``time`` on follow. Needs ``every``.
 
     Only the administrations up to the simulation's end time are ever enumerated, so a large
     ``count`` costs nothing beyond what is simulated.
@@ -81,6 +91,9 @@ class Dose:
     unit: str | None = None
     molecular_weight: float | None = None
     repeat: int | None = None
+    lag: float = 0.0
+    bioavailability: float = 1.0
+    steady_state: bool = False
 
     def __post_init__(self):
         owner = f"Dose({self.target!r})" if isinstance(self.target, str) else "Dose"
@@ -106,6 +119,13 @@ class Dose:
         if self.duration is not None:
             object.__setattr__(self, "duration",
                                _number(owner, "duration", self.duration, positive=True, allow_zero=False))
+        object.__setattr__(self, "lag", _number(owner, "lag", self.lag, positive=True))
+        object.__setattr__(self, "bioavailability", _number(owner, "bioavailability", self.bioavailability,
+                                                            positive=True))
+        if not isinstance(self.steady_state, (bool, np.bool_)):
+            raise DosingError(f"The 'steady_state' of {owner} must be True or False. Got {self.steady_state!r} instead.")
+        if self.steady_state and self.every is None:
+            raise DosingError(f"{owner} has steady_state=True but no 'every' interval.")
         if self.molecular_weight is not None:
             object.__setattr__(self, "molecular_weight", _number(
                 owner, "molecular_weight", self.molecular_weight, positive=True, allow_zero=False))
@@ -134,7 +154,8 @@ class Dose:
     @classmethod
     def from_dict(cls, d: dict) -> Dose:
         """Build a dose from a mapping with the constructor's keys (as in model metadata)."""
-        allowed = {"target", "amount", "time", "every", "count", "repeat", "duration", "unit", "molecular_weight"}
+        allowed = {"target", "amount", "time", "every", "count", "repeat", "duration", "unit", "molecular_weight",
+                   "lag", "bioavailability", "steady_state"}
         extra = set(d) - allowed
         if extra:
             raise DosingError(f"unknown dose field(s) {sorted(extra)}; allowed: {sorted(allowed)}")
@@ -179,7 +200,11 @@ def build_schedule(doses: Sequence[Dose], amount_of: Callable[[Dose], float],
         return events.setdefault(float(t), ([], []))
 
     for dose, times_of_dose in zip(doses, starts):
-        amt = amount_of(dose)
+        amt = amount_of(dose) * dose.bioavailability
+        if dose.lag:
+            times_of_dose = times_of_dose + dose.lag
+            if until is not None:
+                times_of_dose = times_of_dose[times_of_dose <= until]
         if dose.is_infusion:
             rate = amt / dose.duration
             pid = rate_param_of(dose)

@@ -323,13 +323,29 @@ class Model(WarmInstance):
         overrides = self._override_keys({**treatment, **params}, _as_mapping(initial, "initial"))
         schedule = self._schedule(doses, body_weight, t_start, t_end)
         equilibrate = _check_equilibrate(equilibrate)
-        values = self._run(grid, t_start, t_end, outputs, overrides, schedule, rtol, atol, equilibrate,
-                           treatment=[k for k in treatment if k not in params])
+        if any(d.steady_state for d in doses):
+            if equilibrate:
+                raise DosingError("a dose given at steady state starts the model from that steady state; it cannot "
+                                  "be combined with equilibrate")
+            from .datasets.regimen import simulate_regimen
+
+            bw = body_weight if body_weight is not None else self.metadata.get("body_weight")
+            values = simulate_regimen(self, grid, t_start, outputs, overrides, doses, bw, rtol, atol)
+        else:
+            values = self._run(grid, t_start, t_end, outputs, overrides, schedule, rtol, atol, equilibrate,
+                               treatment=[k for k in treatment if k not in params])
         if not np.isfinite(values).all():
             bad = [outputs[j] for j in range(values.shape[1]) if not np.isfinite(values[:, j]).all()]
             warnings.warn(f"non-finite values in output(s) {bad}", QSPWarning, stacklevel=2)
         return SimulationResult(grid, values, outputs, time_unit=self.time_unit,
                                 units=model_units.output_units(self, outputs))
+
+    def simulate_dataset(self, data, outputs: Sequence[str] | str | None = None, **options):
+        """Simulate a NONMEM-style event table, one subject per ensemble task; see
+        :func:`qsp.datasets.simulate_dataset` for the options. Returns a ``DatasetSimulation``."""
+        from .datasets.simulate import simulate_dataset
+
+        return simulate_dataset(self, data, outputs, **options)
 
     # The pieces below are also used by the ensemble layer, which validates once and then
     # calls _run many times.

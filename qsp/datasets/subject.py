@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import engine
 from ..errors import SimulationError
-from .plan import OUTPUT_EVIDS, DoseRecord, SubjectPlan
+from .plan import DoseRecord, SubjectPlan
 from .steady_state import SteadyState, periodic_state, train_window
 
 __all__ = ["run_subject"]
@@ -248,10 +248,10 @@ class _Subject:
                 self.advance(te)
                 self.implied(te, kind, payload)
                 continue
-            if not plan.settings[i] and plan.evids[i] in OUTPUT_EVIDS and t_row >= self.tc:
+            if not plan.settings[i] and plan.output_row[i] >= 0 and t_row >= self.tc:
                 limit = self.heap[0][0] if self.heap else np.inf
                 j = i
-                while (j < n and not plan.settings[j] and plan.evids[j] in OUTPUT_EVIDS
+                while (j < n and not plan.settings[j] and plan.output_row[j] >= 0
                        and plan.times[j] < limit and (j == i or plan.times[j] >= plan.times[j - 1])):
                     j += 1
                 pts = plan.times[i:j].astype(float)
