@@ -327,7 +327,7 @@ class Model(WarmInstance):
             if equilibrate:
                 raise DosingError("a dose given at steady state starts the model from that steady state; it cannot "
                                   "be combined with equilibrate")
-            from .datasets.regimen import simulate_regimen
+            from .events.regimen import simulate_regimen
 
             bw = body_weight if body_weight is not None else self.metadata.get("body_weight")
             values = simulate_regimen(self, grid, t_start, outputs, overrides, doses, bw, rtol, atol)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..ensemble.job import STATUS_FAILED, _model_for
-from .plan import SubjectPlan
-from .subject import run_subject
+from ..events.plan import SubjectPlan
+from ..events.subject import run_subject
 
 __all__ = ["DatasetJob", "SubjectChunk", "SubjectResult", "run_subjects"]
 
