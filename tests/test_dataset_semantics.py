@@ -176,3 +176,11 @@ def test_bad_dataset_options_are_one_line(model):
     withcl = table("ID,TIME,AMT,CMT,CL\n1,0,100,2,1\n")
     with pytest.raises(qsp.InputError, match="given by params and by dataset columns"):
         simulate_dataset(model, withcl, "CP", params={"CL": 2})
+
+
+def test_covariate_model_sets_parameters_per_subject(model):
+    cov = qsp.CovariateModel.parse(["CL~WT:power(70,0.75)"])
+    data = "ID,TIME,EVID,AMT,CMT,WT\n1,0,1,100,2,35\n1,6,0,.,2,.\n2,0,1,100,2,140\n2,6,0,.,2,140\n"
+    got = simulate_dataset(model, table(data), "CP", covariate_model=cov).observed["CP"].to_numpy()
+    cl = CL * (np.array([35, 140]) / 70) ** 0.75
+    assert np.allclose(got, 100 / V * np.exp(-cl / V * 6) * 1000, rtol=1e-6)

@@ -154,7 +154,11 @@ def _covariate_parameters(cov, model, table, base, by_column) -> pd.DataFrame:
         raise InputError(f"parameter(s) {', '.join(map(repr, clash))} are set by dataset columns and by the "
                          "covariate model; give each once")
     typical = {p: base.get(p, model._defaults.get(p)) for p in cov.parameters}
-    return cov.apply(table, typical=typical).set_axis(table.index)
+    # a covariate is carried forward within a subject (missing cells take the last value, leading ones the first)
+    filled = table.copy()
+    cols = [c for c in cov.covariates if c in filled.columns]
+    filled[cols] = filled.groupby("ID", sort=False)[cols].transform(lambda s: s.ffill().bfill())
+    return cov.apply(filled, typical=typical).set_axis(table.index)
 
 
 def _assemble(table: pd.DataFrame, plans, outs, results, model) -> DatasetSimulation:
