@@ -195,7 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
 #: Analysis packages that add their own subcommands, and the subcommands each adds: each module
 #: defines ``register(subparsers)``, adding parsers with ``set_defaults(handler=function(args) -> exit code)``.
 ANALYSIS_COMMANDS = {"qsp.ensemble.cli": ("ensemble",), "qsp.sensitivity.cli": ("gsa",),
-                     "qsp.synergy.cli": ("synergy",), "qsp.vpop.cli": ("vpop",)}
+                     "qsp.synergy.cli": ("synergy",), "qsp.vpop.cli": ("vpop",),
+                     "qsp.datasets.cli": ("dataset",), "qsp.nca.cli": ("nca",)}
 
 
 def _register(module: str, commands, sub) -> None:

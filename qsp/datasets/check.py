@@ -154,33 +154,45 @@ def _subject_table(ds: Dataset, table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _verb(n: int, one: str, more: str) -> str:
+    return one if n == 1 else more
+
+
 def _warnings(ds: Dataset, table: pd.DataFrame, subjects: pd.DataFrame) -> list[str]:
-    line = ds.first_line
+    line, n_sub = ds.first_line, len(subjects)
     out = []
     none = list(subjects.index[subjects["observations"] == 0])
     if none:
-        out.append(f"{len(none)} of {len(subjects)} subjects have no observation (EVID 0, MDV 0): "
-                   f"{_listed(none, noun='ID')}")
+        out.append(f"{len(none)} of {n_sub} subjects {_verb(len(none), 'has', 'have')} no observation "
+                   f"(EVID 0, MDV 0): {_listed(none, noun='ID')}")
     none = list(subjects.index[subjects["doses"] == 0])
     if none:
-        out.append(f"{len(none)} of {len(subjects)} subjects have no dose: {_listed(none, noun='ID')}")
+        out.append(f"{len(none)} of {n_sub} subjects {_verb(len(none), 'has', 'have')} no dose: "
+                   f"{_listed(none, noun='ID')}")
     obs = ds.observations
     no_dv = obs.index[obs["DV"].isna()]
     if len(no_dv):
-        out.append(f"{len(no_dv)} of {len(obs)} observations have no DV (a simulation table?): "
-                   f"{_rows(no_dv, line)}")
+        out.append(f"{len(no_dv)} of {len(obs)} observations {_verb(len(no_dv), 'has', 'have')} no DV "
+                   f"(a simulation table?): {_rows(no_dv, line)}")
+    keys = ["ID", "TIME"] + (["DVID"] if "DVID" in obs.columns else [])
+    same = obs.index[obs.duplicated(subset=keys, keep="first")]
+    if len(same):
+        kind = " and DVID" if "DVID" in obs.columns else ""
+        out.append(f"{len(same)} {_verb(len(same), 'observation has', 'observations have')} the time{kind} of "
+                   f"an earlier observation of the same subject (NCA refuses such profiles): {_rows(same, line)}")
     doses = ds.doses
     empty = doses.index[(doses["AMT"] == 0) & (doses["RATE"] == 0)]
     if len(empty):
-        out.append(f"{len(empty)} dose rows have AMT 0 and no RATE (they give nothing): {_rows(empty, line)}")
+        out.append(f"{len(empty)} dose {_verb(len(empty), 'row has', 'rows have')} AMT 0 and no RATE "
+                   f"(nothing is given): {_rows(empty, line)}")
     dup = table.index[table.duplicated(keep="first")]
     if len(dup):
-        out.append(f"{len(dup)} rows repeat the row before them exactly (same values in every column): "
-                   f"{_rows(dup, line)}")
+        out.append(f"{len(dup)} {_verb(len(dup), 'row repeats', 'rows repeat')} an earlier row exactly "
+                   f"(same values in every column): {_rows(dup, line)}")
     for col, kind in ds.covariates.items():
         if kind == "time-varying":
             ids = [sid for sid, names in subjects["time_varying"].items() if col in names.split(", ")]
-            out.append(f"covariate {col!r} is time-varying in {len(ids)} of {len(subjects)} subjects "
+            out.append(f"covariate {col!r} is time-varying in {len(ids)} of {n_sub} subjects "
                        f"(NONMEM carries each value forward): {_listed(ids, noun='ID')}")
     return out
 

@@ -11,7 +11,7 @@ import sys
 
 from ..errors import QSPError
 
-__all__ = ["register", "add_read_options", "read_options", "CLI_NAMES"]
+__all__ = ["register", "add_read_options", "read_options", "read_data", "save_figure", "check_plot_file", "CLI_NAMES"]
 
 #: Python argument -> command-line option, for messages raised by the library.
 CLI_NAMES = {"cmt_map": "--cmt", "covariates": "--covariate", "evid_style": "--evid-style", "missing": "--missing",
@@ -130,25 +130,33 @@ def register(subparsers) -> None:
     s.add_argument("--backend", choices=["serial", "processes", "dask"], default="serial",
                    help="how subjects are run (default serial)")
     s.add_argument("--workers", type=_positive(int), help="number of local workers (processes or dask)")
-    s.add_argument("--rtol", type=_positive(float), default=1e-6, help="CVODE relative tolerance (default 1e-6)")
+    s.add_argument("--rtol", type=_positive(float), default=1e-8, help="CVODE relative tolerance (default 1e-8)")
     s.add_argument("--atol", type=_positive(float), default=1e-12, help="CVODE absolute tolerance (default 1e-12)")
-    s.add_argument("--out", required=True, metavar="FILE.csv", help="simulated table (CSV, or .parquet)")
+    s.add_argument("--ss-tolerance", type=_positive(float), metavar="TOL",
+                   help="relative change over one dosing interval below which a steady state is reached "
+                        "(default 100 * rtol)")
+    s.add_argument("--max-steps", type=_positive(int), help="CVODE step limit; a subject needing more fails")
+    s.add_argument("--out", required=True, metavar="FILE.csv",
+                   help="the dataset's rows with one column per output (CSV, or .parquet)")
     s.add_argument("--plot", metavar="FIG.png", help="also plot the observations with the simulation")
     s.set_defaults(handler=_simulate)
     for parser in (p, c, g, s):
         allow_negative_values(parser)
 
 
-def _read(args):
+def read_data(args):
+    """The Dataset of ``args.data``, read with the options of :func:`add_read_options`."""
+    from ..option_names import cli_options
     from .read import read_dataset
 
-    return read_dataset(args.data, **read_options(args))
+    with cli_options(CLI_NAMES):
+        return read_dataset(args.data, **read_options(args))
 
 
 def _check(args) -> int:
     from .check import check_dataset
 
-    report = check_dataset(_read(args))
+    report = check_dataset(read_data(args))
     if args.json:
         report.to_json(args.json)
     if args.csv:
@@ -157,7 +165,8 @@ def _check(args) -> int:
     return 0
 
 
-def _save(fig, path: str) -> None:
+def save_figure(fig, path: str) -> None:
+    """Write ``fig`` to ``path`` whole or not at all, and close it."""
     import matplotlib.pyplot as plt
 
     from ..atomic import atomic_path
@@ -169,7 +178,8 @@ def _save(fig, path: str) -> None:
         plt.close(fig)
 
 
-def _check_plot_file(path: str | None, option: str) -> None:
+def check_plot_file(path: str | None, option: str) -> None:
+    """Refuse an image file name whose suffix matplotlib would not write (before any work is done)."""
     from ..cli import _PLOT_SUFFIXES
 
     if path and not path.lower().endswith(_PLOT_SUFFIXES):
@@ -183,13 +193,13 @@ def _plot(args) -> int:
     from ..tables import read_table
     from .plot import plot_dataset
 
-    _check_plot_file(args.out, "--out")
-    ds = _read(args)
+    check_plot_file(args.out, "--out")
+    ds = read_data(args)
     sim = read_table(args.simulated, what="simulated table") if args.simulated else None
     matplotlib.use("Agg")
     with cli_options(CLI_NAMES):
         fig = plot_dataset(ds, args.output, simulated=sim, log=args.log)
-    _save(fig, args.out)
+    save_figure(fig, args.out)
     print(f"{len(ds.subjects)} subjects -> {args.out}", file=sys.stderr)
     return 0
 
@@ -206,35 +216,15 @@ def _backend(args):
     return ensemble.ProcessBackend(args.workers)
 
 
-def _check_names(model, ds, cmt_map: dict | None, modifiers: dict) -> None:
-    """Refuse a --cmt species or a modifier species/value the model and dataset do not know, naming the option."""
+def _check_cmt(model, cmt_map: dict | None) -> None:
+    """Refuse a --cmt species the model does not have."""
     from .._ids import unknown_id
 
     species = list(model.species.index)
-    where = f" of model {model.name!r}"
     for number, name in (cmt_map or {}).items():
         if name not in species:
-            raise QSPError(f"--cmt {number}={name}: {unknown_id('species', name, species, where=where)}")
-    names = set(model.parameters.index) | set(model.compartments.index)
-    columns = [str(c) for c in ds.to_pandas().columns]
-    for flag, values in modifiers.items():
-        for target, value in values.items():
-            if target not in species:
-                raise QSPError(f"{flag} {target}={value}: {unknown_id('species', target, species, where=where)}")
-            if isinstance(value, str) and value not in columns and value not in names:
-                raise QSPError(f"{flag} {target}={value}: {value!r} is not a column of the dataset "
-                               f"({', '.join(columns)}), a parameter of model {model.name!r} or a number")
-
-
-def _write_table(table, path: str) -> None:
-    from ..atomic import atomic_path, atomic_write
-
-    if str(path).endswith((".parquet", ".pq")):
-        with atomic_path(path) as tmp:
-            table.to_parquet(tmp)
-    else:
-        with atomic_write(path, newline="") as fh:
-            table.to_csv(fh, index=False)
+            err = unknown_id("species", name, species, where=f" of model {model.name!r}")
+            raise QSPError(f"--cmt {number}={name}: {err}")
 
 
 def _simulate(args) -> int:
@@ -242,28 +232,34 @@ def _simulate(args) -> int:
     from ..option_names import cli_options
     from .simulate import simulate_dataset
 
-    _check_plot_file(args.plot, "--plot")
+    check_plot_file(args.plot, "--plot")
     model = _load(args.model)
-    ds = _read(args)
-    modifiers = {flag: _unique(getattr(args, key), flag) for flag, key in MODIFIERS.items()}
-    _check_names(model, ds, ds.cmt_map, modifiers)
+    ds = read_data(args)
+    _check_cmt(model, ds.cmt_map)
+    modifiers = {key: _unique(getattr(args, key), flag) or None for flag, key in MODIFIERS.items()}
+    flags = {key: flag for flag, key in MODIFIERS.items()}
     backend = _backend(args)
     try:
         with cli_options(CLI_NAMES):
-            table = simulate_dataset(model, ds, outputs=args.output, params=_pairs(args.param, "--param"),
-                                     backend=backend, rtol=args.rtol, atol=args.atol,
-                                     **{MODIFIERS[flag]: values or None for flag, values in modifiers.items()})
+            sim = simulate_dataset(model, ds, args.output, params=_pairs(args.param, "--param"), backend=backend,
+                                   rtol=args.rtol, atol=args.atol, ss_tolerance=args.ss_tolerance,
+                                   max_steps=args.max_steps, option_label=flags.get, **modifiers)
     finally:
-        if hasattr(backend, "close"):
+        if not isinstance(backend, str):
             backend.close()
-    _write_table(table, args.out)
+    if str(args.out).endswith((".parquet", ".pq")):
+        sim.to_parquet(args.out)
+    else:
+        sim.to_csv(args.out)
     if args.plot:
         import matplotlib
 
         from .plot import plot_dataset
 
         matplotlib.use("Agg")
-        _save(plot_dataset(ds, simulated=table), args.plot)
-    print(f"{len(ds.subjects)} subjects, {len(table)} rows, outputs {', '.join(args.output)} -> {args.out}",
-          file=sys.stderr)
+        save_figure(plot_dataset(ds, simulated=sim.table), args.plot)
+    ss = sim.steady_state
+    steady = f", {int(ss['converged'].sum())} of {len(ss)} steady states converged" if len(ss) else ""
+    print(f"{len(ds.subjects)} subjects, {len(sim.table)} rows, outputs {', '.join(sim.outputs)}, "
+          f"{len(sim.failures)} failed{steady} -> {args.out}", file=sys.stderr)
     return 0

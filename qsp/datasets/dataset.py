@@ -79,6 +79,12 @@ class Dataset:
         out["_k"] = np.arange(len(out))
         return out.sort_values(["_s", "TIME", "_k"], kind="stable").drop(columns=["_s", "_k"])
 
+    def plot(self, outputs=None, **kwargs):
+        """Spaghetti plot per subject with the dose times marked (see :func:`qsp.datasets.plot_dataset`); a Figure."""
+        from .plot import plot_dataset
+
+        return plot_dataset(self, outputs, **kwargs)
+
     def to_pandas(self) -> pd.DataFrame:
         """A copy of the whole normalised table (index: the source's 1-based data row)."""
         return self._table.copy()

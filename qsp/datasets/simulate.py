@@ -106,8 +106,8 @@ def simulate_dataset(model, data, outputs: str | Sequence[str] | None = None, *,
                 backend_obj.close()
     sim = _assemble(table, plans, outs, results, model)
     if len(sim.failures):
-        warnings.warn(f"{len(sim.failures)} of {len(plans)} subjects failed; see result.failures", QSPWarning,
-                      stacklevel=2)
+        warnings.warn(f"{len(sim.failures)} of {len(plans)} subjects failed (their outputs are NaN); see the "
+                      "failures of the result", QSPWarning, stacklevel=2)
     return sim
 
 

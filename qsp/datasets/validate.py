@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from ..option_names import option
 from .columns import NUMERIC, REQUIRED, DatasetError
 
 __all__ = ["where", "fail", "check_required", "to_numbers", "check_table", "DOSE_EVIDS"]
@@ -95,7 +96,7 @@ def check_table(df: pd.DataFrame, what: str, first_line: int | None,
     evid = df["EVID"]
     bad(~evid.isin(_EVIDS), "EVID",
         lambda v: f"{v:g} is not an EVID (0 observation, 1 dose, 2 other, 3 reset, 4 reset and dose)"
-        + ("; rxode2 coding? read with evid_style='rxode2'" if v > 4 else ""))
+        + (f"; rxode2 coding? read with {option('evid_style', 'rxode2')}" if v > 4 else ""))
     time = df["TIME"].to_numpy()
     back = np.r_[False, (time[1:] < time[:-1]) & ~starts[1:]] & ~evid.isin((3, 4)).to_numpy()
     bad(back, "TIME", lambda v: f"{v:g} is earlier than the row before in the same subject (only a reset, EVID 3 or 4, may go back)")
