@@ -21,7 +21,7 @@ cd "$WORK"   # nothing of the source tree is importable from here
 export MPLBACKEND=Agg
 
 python - <<'PY'
-import qsp, qsp.ensemble, qsp.sensitivity, qsp.synergy, qsp.vpop
+import qsp, qsp.ensemble, qsp.sensitivity, qsp.synergy, qsp.vpop, qsp.datasets, qsp.events, qsp.nca, qsp.covariates
 import os
 assert "site-packages" in qsp.__file__, qsp.__file__
 print("smoke: imported qsp", qsp.__version__, "from", os.path.dirname(qsp.__file__))
@@ -29,7 +29,7 @@ PY
 
 test "$(qsp --version)" = "qsp $(python -c 'import qsp; print(qsp.__version__)')"
 help="$(qsp --help)"
-for cmd in simulate validate info models ensemble gsa synergy vpop; do
+for cmd in simulate validate info models ensemble gsa synergy vpop dataset nca; do
   grep -qE "^ +$cmd " <<<"$help" || { echo "smoke: 'qsp --help' does not list '$cmd'"; echo "$help"; exit 1; }
 done
 echo "smoke: qsp --help lists every subcommand"
@@ -47,6 +47,21 @@ import pandas as pd
 df = pd.read_parquet('ens.parquet')
 assert len(df) == 100 and (df['status'] == 'ok').all(), df['status'].value_counts()
 print('smoke: 100-row ensemble on the processes backend')"
+
+cat > pk.ant <<'EOF'
+species depot = 0, central = 0; depot has substance_only; central has substance_only
+CL = 1.1; V = 20; KA = 1.5
+absorption: depot -> central; KA * depot
+elimination: central -> ; CL / V * central
+CP := central / V
+EOF
+printf 'ID,TIME,EVID,AMT,CMT,II,ADDL,SS\n1,0,1,100,1,12,2,1\n1,1,0,.,2,0,0,0\n2,0,1,50,2,0,0,0\n2,1,0,.,2,0,0,0\n' > data.csv
+qsp dataset simulate pk.ant data.csv --cmt 1=depot --cmt 2=central --output CP --backend processes --workers 2 --out sim.csv
+python -c "
+import pandas as pd
+df = pd.read_csv('sim.csv')
+assert len(df) == 4 and df['CP'].notna().sum() == 2, df
+print('smoke: a dataset simulated (SS 1 and ADDL) on the processes backend')"
 
 set +e
 qsp simulate missing.xml > out.txt 2> err.txt
