@@ -28,6 +28,7 @@ conformance: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/overhead.py
 	$(PY) benchmarks/ensemble.py
+	$(PY) benchmarks/dataset.py
 	$(PY) benchmarks/info.py
 
 clean:

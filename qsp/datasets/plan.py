@@ -35,7 +35,7 @@ def _resolve(source: Source, row: pd.Series, what: str) -> float | str:
 def build_plans(table: pd.DataFrame, *, first_line: int | None, source_name: str, options: DoseOptions,
                 parameter_columns: dict[str, str], default_species: str | None,
                 per_row_parameters: pd.DataFrame | None = None) -> list[SubjectPlan]:
-    """One plan per subject, in order of appearance.
+    """One plan per subject, in order of appearance (a subject's rows are together: checked on reading).
 
     ``parameter_columns`` maps dataset columns to the model parameters they set (carried forward
     from the row where they appear; leading missing cells take the subject's first value);
@@ -45,44 +45,53 @@ def build_plans(table: pd.DataFrame, *, first_line: int | None, source_name: str
     values = table[list(parameter_columns)].rename(columns=parameter_columns) if parameter_columns else None
     if per_row_parameters is not None and len(per_row_parameters.columns):
         values = per_row_parameters if values is None else pd.concat([values, per_row_parameters], axis=1)
+    n = len(table)
+    ids = table["ID"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if n else np.zeros(0, dtype=int)
+    bounds = list(zip(starts, np.r_[starts[1:], n]))
+    settings: list = [()] * n
+    initial: list = [()] * len(bounds)
+    if values is not None:
+        names = list(values.columns)
+        filled = values.groupby(ids, sort=False).ffill()
+        filled = filled.groupby(ids, sort=False).bfill()
+        arr = filled.to_numpy(dtype=float)
+        missing = np.isnan(arr)
+        if missing.any():
+            i, j = np.argwhere(missing)[0]
+            raise DatasetError(f"{source_name}: subject {ids[i]:g} has no value for parameter {names[j]!r} on any row")
+        first = np.zeros(n, dtype=bool)
+        first[starts] = True
+        changed = np.zeros_like(missing)
+        changed[1:] = (arr[1:] != arr[:-1]) & ~first[1:, None]
+        for i in np.flatnonzero(changed.any(axis=1)):
+            settings[i] = tuple((names[j], float(arr[i, j])) for j in np.flatnonzero(changed[i]))
+        for k, a in enumerate(starts):
+            initial[k] = tuple((name, float(arr[a, j])) for j, name in enumerate(names))
+    times = table["TIME"].to_numpy(dtype=float)
+    evids = table["EVID"].to_numpy(dtype=int)
+    doses: list = [None] * n
+    is_dose = np.isin(evids, (1, 4))
+    if is_dose.any():
+        for i, (idx, row) in zip(np.flatnonzero(is_dose), table.loc[is_dose].iterrows()):
+            doses[i] = _dose(row, idx, options, default_species, first_line, source_name)
+    has_output = np.isin(evids, OUTPUT_EVIDS)
+    rows = table.index.to_numpy()
     plans = []
-    for subject, rows in table.groupby("ID", sort=False):
-        pv = None
-        if values is not None:
-            pv = values.loc[rows.index].ffill().bfill()
-            bad = pv.columns[pv.isna().all().to_numpy()]
-            if len(bad):
-                raise DatasetError(f"{source_name}: subject {subject:g} has no value for parameter(s) "
-                                   f"{', '.join(map(repr, bad))} on any row")
-        plans.append(_plan(subject, rows, pv, options, default_species, first_line, source_name))
+    for k, (a, b) in enumerate(bounds):
+        out = np.full(b - a, -1)
+        mask = has_output[a:b]
+        out[mask] = np.arange(int(mask.sum()))
+        plans.append(SubjectPlan(_plain(ids[a]), rows[a:b], times[a:b], evids[a:b], tuple(settings[a:b]),
+                                 tuple(doses[a:b]), out, initial[k]))
     return plans
 
 
-def _plan(subject, rows: pd.DataFrame, pv: pd.DataFrame | None, options: DoseOptions, default_species,
-          first_line, source_name) -> SubjectPlan:
-    n = len(rows)
-    times = rows["TIME"].to_numpy(dtype=float)
-    evids = rows["EVID"].to_numpy(dtype=int)
-    settings: list = []
-    doses: list = []
-    last: dict[str, float] = {}
-    initial: tuple = ()
-    if pv is not None:
-        initial = tuple((k, float(v)) for k, v in pv.iloc[0].items())
-        last = dict(initial)
-    for i, (idx, row) in enumerate(rows.iterrows()):
-        change: tuple = ()
-        if pv is not None and i:
-            now = pv.iloc[i]
-            change = tuple((k, float(v)) for k, v in now.items() if last.get(k) != float(v))
-            last.update(change)
-        settings.append(change)
-        doses.append(_dose(row, idx, options, default_species, first_line, source_name)
-                     if evids[i] in (1, 4) else None)
-    out = np.full(n, -1)
-    mask = np.isin(evids, OUTPUT_EVIDS)
-    out[mask] = np.arange(int(mask.sum()))
-    return SubjectPlan(subject, rows.index.to_numpy(), times, evids, tuple(settings), tuple(doses), out, initial)
+def _plain(value):
+    """A whole-number float ID as int (1.0 -> 1)."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return int(value)
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _dose(row: pd.Series, idx, options: DoseOptions, default_species, first_line, source_name) -> DoseRecord:
