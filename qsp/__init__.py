@@ -6,8 +6,9 @@
 >>> res.to_pandas().head()
 """
 
-from . import metrics
+from . import covariates, metrics
 from .catalog import list_models
+from .covariates import CovariateModel
 from .dosing import Dose
 from .errors import (DosingError, InputError, ModelError, QSPError, QSPWarning, SimulationError, UnknownIdError,
                      UnsupportedModelError)
@@ -17,7 +18,7 @@ from .result import SimulationResult
 from ._version import __version__
 
 __all__ = [
-    "Dose", "Model", "SimulationResult", "load_model", "list_models", "metrics",
+    "Dose", "Model", "SimulationResult", "load_model", "list_models", "metrics", "CovariateModel", "covariates",
     "QSPError", "ModelError", "UnsupportedModelError", "UnknownIdError", "InputError", "DosingError",
     "SimulationError",
     "QSPWarning", "__version__",

@@ -15,13 +15,15 @@ EXIT_INTERRUPTED = 130
 def register(subparsers) -> None:
     """Add the ``ensemble`` subcommand."""
     from ..cli import _dose, _key_value, _positive
+    from ..covariates.cli import add_covariate_options, body_weight_arg
 
     e = subparsers.add_parser("ensemble", help="simulate many parameter sets x regimens and summarise each run",
                               description="Run a table of parameter sets (rows) under one or more regimens and "
                                           "write one row of metrics per simulation (failures recorded, resumable).")
     e.add_argument("model", metavar="MODEL")
     src = e.add_mutually_exclusive_group()
-    src.add_argument("--samples", metavar="FILE", help="CSV or Parquet table of parameter sets (columns = ids)")
+    src.add_argument("--samples", metavar="FILE", help="CSV or Parquet table of parameter sets (columns = ids; "
+                                                       "also body_weight and covariate columns)")
     src.add_argument("--spec", metavar="FILE.toml", help="sampling spec: n, seed, method, [parameters.ID]")
     e.add_argument("--n", type=_positive(int), help="number of samples (overrides the spec)")
     e.add_argument("--dose", action="append", type=_dose, metavar="SPEC", help="a dose of the regimen (as in simulate)")
@@ -37,7 +39,10 @@ def register(subparsers) -> None:
     e.add_argument("--points", type=_positive(int))
     e.add_argument("--equilibrate", type=float, metavar="DURATION",
                    help="run each parameter set undosed for this long first (model time unit)")
-    e.add_argument("--body-weight", type=_positive(float), metavar="KG")
+    e.add_argument("--body-weight", type=body_weight_arg, metavar="KG|COLUMN",
+                   help="body weight for per-kg doses: kg, or a --samples column of per-row kg (default: the "
+                        "samples' body_weight column, else the model metadata's)")
+    add_covariate_options(e)
     e.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance (default 1e-6)")
     e.add_argument("--atol", type=float, default=1e-12, help="absolute tolerance (default 1e-12)")
     e.add_argument("--backend", choices=["serial", "processes", "dask"], default="processes")
@@ -56,14 +61,14 @@ def register(subparsers) -> None:
     e.set_defaults(handler=run_cli)
 
 
-def _samples(args, model):
+def _samples(args, model, cov=None):
     from .. import ensemble
-    from ..tables import read_table
+    from ..covariates.cli import read_samples
 
     if args.samples:
         if args.n:
             raise QSPError("--n draws samples from a spec; it cannot be used with --samples")
-        return read_table(args.samples, what="samples file", numeric=True)
+        return read_samples(args.samples, cov)
     spec = ensemble.sampling.read_spec(args.spec) if args.spec else {}
     if args.n:
         spec["n"] = args.n
@@ -91,8 +96,11 @@ def run_cli(args) -> int:
     from ..cli import _load, _pairs
     from .store import stored_rows
 
+    from ..covariates.cli import covariate_model
+
     model = _load(args.model)
-    samples = _samples(args, model)
+    cov = covariate_model(args)
+    samples = _samples(args, model, cov)
     regimens = {name: name for name in args.regimen or []}
     if args.dose:
         regimens["cli"] = list(args.dose)
@@ -103,7 +111,7 @@ def run_cli(args) -> int:
                            body_weight=args.body_weight, rtol=args.rtol, atol=args.atol,
                            equilibrate=args.equilibrate, backend=backend, chunk_size=args.chunk_size,
                            max_steps=args.max_steps, seed=args.seed, out=args.out,
-                           progress=False if args.quiet else None)
+                           progress=False if args.quiet else None, covariate_model=cov)
     except KeyboardInterrupt:
         n = stored_rows(args.out)
         print(f"qsp: interrupted; {n} simulations are stored in {args.out!r}; run the same command again to "

@@ -54,13 +54,18 @@ def fixed_overrides(model: Model, params: Mapping | None, initial: Mapping | Non
     return model._override_keys(dict(params or {}), dict(initial or {}))
 
 
-def columns(model: Model, samples: pd.DataFrame) -> tuple[str, ...]:
-    """The sample columns, after checking each is a numeric, settable id of ``model``."""
+def columns(model: Model, samples: pd.DataFrame, carried: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The sample columns sent to the model, after checking each is a numeric, settable id of ``model``.
+
+    ``carried`` columns (covariates, the body weight) are reported but not sent, so not checked here.
+    """
     species = set(model._floating) | set(model._boundary)
     if samples.columns.has_duplicates:
         twice = samples.columns[samples.columns.duplicated()][0]
         raise InputError(f"sample column {twice!r} appears twice")
     for col in samples.columns:
+        if col in carried:
+            continue
         if not isinstance(col, str):
             raise InputError(f"sample columns must be parameter or species ids. Got {col!r}.")
         sid = col[1:-1] if col.startswith("[") and col.endswith("]") else col
@@ -71,11 +76,15 @@ def columns(model: Model, samples: pd.DataFrame) -> tuple[str, ...]:
             raise InputError(f"sample column {col!r} is set by an assignment rule and cannot be varied")
         if not pd.api.types.is_numeric_dtype(samples[col]) or pd.api.types.is_bool_dtype(samples[col]):
             raise InputError(f"sample column {col!r} must be numeric")
-    return tuple(samples.columns)
+    return tuple(c for c in samples.columns if c not in carried)
 
 
-def fingerprint(job: Job, samples: pd.DataFrame, seed) -> str:
-    """A hash of everything that decides the results, to refuse resuming with other inputs."""
+def fingerprint(job: Job, samples: pd.DataFrame, seed, weight_column: str | None = None) -> str:
+    """A hash of everything that decides the results, to refuse resuming with other inputs.
+
+    ``weight_column``: the samples column of per-row body weights (hashed only when there is one, so
+    the fingerprints of runs without one are unchanged).
+    """
     h = hashlib.sha1()
     h.update(job.key.encode())
     h.update(pd.util.hash_pandas_object(samples, index=False).values.tobytes())
@@ -84,4 +93,6 @@ def fingerprint(job: Job, samples: pd.DataFrame, seed) -> str:
                          job.trajectory_outputs, job.body_weight, job.rtol, job.atol, job.max_steps, seed,
                          job.equilibrate],
                         default=str).encode())
+    if weight_column is not None:
+        h.update(json.dumps(["body_weight_column", weight_column]).encode())
     return h.hexdigest()

@@ -50,19 +50,26 @@ class Job:
 
 @dataclass
 class Chunk:
-    """A block of tasks: ids, sample and regimen index, override values (n x len(columns)) and seeds."""
+    """A block of tasks: ids, sample and regimen index, override values (n x len(columns)) and seeds.
+
+    ``body_weight``: per-task body weights (kg) for per-kg doses; None: the job's ``body_weight``.
+    """
 
     task: np.ndarray
     sample: np.ndarray
     regimen: np.ndarray
     values: np.ndarray
     seed: np.ndarray
+    body_weight: np.ndarray | None = None
 
     def halves(self) -> tuple[Chunk, Chunk]:
         """The first and second half of the tasks (for finding a task that kills a worker)."""
         k = len(self.task) // 2
-        return (Chunk(self.task[:k], self.sample[:k], self.regimen[:k], self.values[:k], self.seed[:k]),
-                Chunk(self.task[k:], self.sample[k:], self.regimen[k:], self.values[k:], self.seed[k:]))
+        bw = self.body_weight
+        return (Chunk(self.task[:k], self.sample[:k], self.regimen[:k], self.values[:k], self.seed[:k],
+                      None if bw is None else bw[:k]),
+                Chunk(self.task[k:], self.sample[k:], self.regimen[k:], self.values[k:], self.seed[k:],
+                      None if bw is None else bw[k:]))
 
 
 @dataclass
@@ -107,13 +114,18 @@ def _model_for(job: Job):
     return model
 
 
-def _prepare(job: Job, model):
-    """Per-job state kept in the worker: schedules and merged regimen overrides."""
-    pkey = (job.key, job.regimens, job.body_weight, job.t_start, job.t_end)
+def _prepare(job: Job, model, body_weight):
+    """Per-job state kept in the worker, per body weight: schedules and merged regimen overrides.
+
+    Bounded: the cache is emptied past 512 entries (per-row body weights can be all distinct).
+    """
+    pkey = (job.key, job.regimens, body_weight, job.t_start, job.t_end)
     prepared = _PREPARED.get(pkey)
     if prepared is None:
-        prepared = [(model._schedule(doses, job.body_weight, job.t_start, job.t_end), dict(params))
+        prepared = [(model._schedule(doses, body_weight, job.t_start, job.t_end), dict(params))
                     for (_, doses, params) in job.regimens]
+        if len(_PREPARED) > 512:
+            _PREPARED.clear()
         _PREPARED[pkey] = prepared
     return prepared
 
@@ -124,7 +136,9 @@ def run_chunk(job: Job, chunk: Chunk) -> ChunkResult:
 
     start = time.perf_counter()
     model = _model_for(job)
-    prepared = _prepare(job, model)
+    weights = chunk.body_weight
+    prepared = _prepare(job, model, job.body_weight) if weights is None else None
+    by_weight: dict[float, list] = {}  # this chunk's schedules per distinct body weight
     if job.max_steps:
         engine.integrator_setting(model._rr, "maximum_num_steps", int(job.max_steps))
     n = len(chunk.task)
@@ -139,8 +153,15 @@ def run_chunk(job: Job, chunk: Chunk) -> ChunkResult:
     cols = job.columns
     for i in range(n):
         row = chunk.values[i]
-        schedule, reg_params = prepared[chunk.regimen[i]]
         try:
+            if weights is None:
+                schedule, reg_params = prepared[chunk.regimen[i]]
+            else:
+                bw = float(weights[i])
+                per = by_weight.get(bw)
+                if per is None:
+                    per = by_weight[bw] = _prepare(job, model, bw)
+                schedule, reg_params = per[chunk.regimen[i]]
             if not np.isfinite(row).all():
                 bad = [c for c, v in zip(cols, row) if not np.isfinite(v)]
                 raise QSPError(f"non-finite value for {', '.join(bad)}")

@@ -14,7 +14,7 @@ import pandas as pd
 from ..errors import InputError, QSPWarning
 from ..arguments import DEFAULT_POINTS, _check_equilibrate, _output_grid, check_tolerances
 from ..model import Model
-from . import inputs
+from . import individuals, inputs
 from .backends import DaskBackend, ProcessBackend, SerialBackend, get_backend
 from .interrupt import sigterm_as_interrupt
 from .job import STATUS_OK, Chunk, ChunkResult, Job, run_chunk, sbml_key
@@ -67,9 +67,9 @@ def run(model: Model, samples: pd.DataFrame | None = None, *, regimens=None,
         metrics: Sequence[Metric | str] = (), t_end: float | None = None, points: int | None = None,
         times: Sequence[float] | None = None, t_start: float = 0.0, trajectories: Sequence[str] | bool = False,
         params: Mapping[str, float] | None = None, initial: Mapping[str, float] | None = None,
-        body_weight: float | None = None, rtol: float = 1e-6, atol: float = 1e-12, max_steps: int | None = None,
-        backend="serial", chunk_size: int = 256, seed: int | None = 0, out=None,
-        progress: bool | None = None, equilibrate: float | None = None) -> EnsembleResult:
+        body_weight: float | str | None = None, rtol: float = 1e-6, atol: float = 1e-12,
+        max_steps: int | None = None, backend="serial", chunk_size: int = 256, seed: int | None = 0, out=None,
+        progress: bool | None = None, equilibrate: float | None = None, covariate_model=None) -> EnsembleResult:
     """Simulate every row of ``samples`` under every regimen and summarise each simulation.
 
     Every argument is checked before anything is simulated (metric arguments and times included),
@@ -80,7 +80,10 @@ def run(model: Model, samples: pd.DataFrame | None = None, *, regimens=None,
     model : Model
     samples : DataFrame, optional
         One row per parameter set; columns are parameter/compartment ids, species ids (initial
-        amount) or ``[S]`` (initial concentration). None: one run of the model as it is.
+        amount) or ``[S]`` (initial concentration). None: one run of the model as it is. A column
+        ``body_weight`` (kg; reserved name) gives each row its own body weight for per-kg doses; the
+        covariate columns of ``covariate_model`` may hold other values (e.g. ``SEX`` levels). Columns
+        that are not model ids are carried to the result table, never sent to the model.
     regimens : mapping, optional
         name -> list of Dose, (doses, params) or the name of a regimen in the model's metadata.
     metrics : sequence of Metric or str
@@ -94,6 +97,16 @@ def run(model: Model, samples: pd.DataFrame | None = None, *, regimens=None,
         Fixed overrides for every row: parameter/compartment values, and initial amounts (``S``) or
         concentrations (``[S]``). They apply on top of a regimen's own overrides, and a sample
         column of the same id wins over them.
+    body_weight : float or str, optional
+        kg for per-kg doses: one number for every row, or the name of a samples column holding each
+        row's body weight (default: the ``body_weight`` column if there is one, else the model metadata's
+        ``body_weight``). Body weight only scales per-kg doses; a number together with a ``body_weight``
+        column is refused, and so is a ``body_weight`` column when the model has an id of that name
+        (pass ``body_weight="body_weight"`` to use it for both).
+    covariate_model : qsp.CovariateModel, optional
+        Turns the covariate columns of ``samples`` into per-row parameter values before running: each
+        parameter's typical value (the row's own column of that parameter, else ``params=``, else the
+        model's value) times its covariate factors. The table reports the values used.
     rtol, atol : float
         Integrator tolerances (checked: 0 < rtol <= 0.1, atol > 0).
     max_steps : int, optional
@@ -132,6 +145,9 @@ def run(model: Model, samples: pd.DataFrame | None = None, *, regimens=None,
     if len(samples) == 0:
         raise InputError("samples has no rows")
     samples = samples.reset_index(drop=True)
+    fixed = inputs.fixed_overrides(model, params, initial)
+    people = individuals.prepare(model, samples, body_weight, covariate_model, fixed)
+    samples, body_weight = people.samples, people.body_weight
     metric_list = as_metrics(metrics)
     rtol, atol = check_tolerances(rtol, atol)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
@@ -154,11 +170,10 @@ def run(model: Model, samples: pd.DataFrame | None = None, *, regimens=None,
         raise InputError("give at least one metric (or trajectories=) to report")
     check_metrics(metric_list, model, None)
     outputs = model._check_outputs(outputs)
-    columns = inputs.columns(model, samples)
-    clash = [m.name for m in metric_list if m.name in columns or m.name in RESERVED_COLUMNS]
+    columns = inputs.columns(model, samples, people.carried)
+    clash = [m.name for m in metric_list if m.name in samples.columns or m.name in RESERVED_COLUMNS]
     if clash:
         raise InputError(f"metric name {clash[0]!r} is also a column of the table; give the metric another name")
-    fixed = inputs.fixed_overrides(model, params, initial)
     regs = inputs.regimens(model, regimens, fixed)
     inputs.check_regimen_overrides(model, regs)
     equilibrate = _check_equilibrate(equilibrate)
@@ -173,10 +188,9 @@ def run(model: Model, samples: pd.DataFrame | None = None, *, regimens=None,
                               local_workers=workers, in_process=in_process, streamed=out is not None))
     grid, t_start, t_end = _output_grid(t_end, points, times, t_start)
     check_metrics(metric_list, model, grid)
-    for _, doses, _ in regs:
-        model._schedule(doses, body_weight, t_start, t_end)
-    if body_weight is None:
-        body_weight = model.metadata.get("body_weight")
+    for _, doses, _ in regs:  # every per-row weight is checked positive: the first stands for all
+        model._schedule(doses, people.weights[0] if people.weights is not None else body_weight, t_start, t_end)
+    weights = people.weights if people.weights is not None and individuals.per_kg(regs) else None
 
     import libsbml
 
@@ -188,16 +202,17 @@ def run(model: Model, samples: pd.DataFrame | None = None, *, regimens=None,
               stochastic=bool(model._doc.isPackageEnabled("distrib")), equilibrate=equilibrate,
               treatment=tuple(tuple(k for k in p if k not in fixed) for _, _, p in regs))
     seeds = np.random.default_rng(seed).integers(0, 2**31 - 1, size=n_tasks)
-    values = samples.to_numpy(dtype=float) if columns else np.empty((n_samples, 0))
+    values = samples[list(columns)].to_numpy(dtype=float) if columns else np.empty((n_samples, 0))
 
     with sigterm_as_interrupt():
-        store = PartStore(out, inputs.fingerprint(job, samples, seed)) if out is not None else None
+        store = (PartStore(out, inputs.fingerprint(job, samples, seed, people.weight_column))
+                 if out is not None else None)
         try:
             todo = np.arange(n_tasks, dtype=np.int64)
             if store is not None:
                 todo = np.setdiff1d(todo, store.done_tasks(), assume_unique=True)
             frames, traj_frames = _execute(job, backend_obj, owned, todo, values, seeds, samples, regs, chunk_size,
-                                           store, progress)
+                                           store, progress, weights)
         finally:
             if store is not None:
                 store.close()
@@ -218,15 +233,20 @@ def run(model: Model, samples: pd.DataFrame | None = None, *, regimens=None,
 
 
 def _execute(job: Job, backend_obj, owned: bool, todo: np.ndarray, values: np.ndarray, seeds: np.ndarray,
-             samples: pd.DataFrame, regs, chunk_size: int, store: PartStore | None, progress):
-    """Run the tasks ``todo``; stream each chunk to ``store`` or collect (frames, trajectory frames)."""
+             samples: pd.DataFrame, regs, chunk_size: int, store: PartStore | None, progress,
+             weights: np.ndarray | None = None):
+    """Run the tasks ``todo``; stream each chunk to ``store`` or collect (frames, trajectory frames).
+
+    ``weights``: per-sample body weights (kg) sent with each chunk, or None.
+    """
     n_reg = len(regs)
 
     def chunks():
         for start in range(0, len(todo), chunk_size):
             task = todo[start:start + chunk_size]
             sample, regimen = task // n_reg, task % n_reg
-            yield Chunk(task, sample, regimen, values[sample], seeds[task])
+            yield Chunk(task, sample, regimen, values[sample], seeds[task],
+                        None if weights is None else weights[sample])
 
     bar = _progress(len(todo), progress)
     frames, traj_frames = [], []
@@ -269,7 +289,7 @@ def _frame(res: ChunkResult, job: Job, samples: pd.DataFrame, regs, n_reg: int, 
         "status": np.where(res.status == STATUS_OK, "ok", "failed"),
         "message": res.message,
     })
-    for col in job.columns:
+    for col in samples.columns:  # the model's columns and the carried ones (covariates, body weight)
         df[col] = samples[col].to_numpy()[sample]
     for j, m in enumerate(job.metrics):
         df[m.name] = res.metrics[:, j]

@@ -21,6 +21,7 @@ CLI_NAMES = {"metrics": "--metric", "timecourse": "--timecourse", "n": "--n", "p
 def register(subparsers) -> None:
     """Add the ``gsa`` subcommand."""
     from ..cli import _dose, _positive
+    from ..covariates.cli import add_covariate_options
 
     g = subparsers.add_parser("gsa", help="sensitivity analysis (Sobol, Morris, eFAST, delta, PAWN, local)",
                               description="Sensitivity of model metrics to parameters: sample, simulate through "
@@ -44,7 +45,9 @@ def register(subparsers) -> None:
     reg.add_argument("--regimen", metavar="NAME", help="a regimen from the model metadata")
     reg.add_argument("--dose", action="append", type=_dose, metavar="SPEC",
                      help="target=ID,amount=A[,unit=mg][,time=T][,every=T][,count=N][,duration=T]")
-    g.add_argument("--body-weight", type=_positive(float), metavar="KG", help="body weight for per-kg doses")
+    g.add_argument("--body-weight", type=_positive(float), metavar="KG",
+                   help="body weight for per-kg doses (or vary it: a body_weight factor in --spec)")
+    add_covariate_options(g, table="design (factors named after the covariates, in --spec)")
     g.add_argument("--t-end", type=_positive(float))
     g.add_argument("--points", type=_positive(int))
     g.add_argument("--equilibrate", type=_positive(float), metavar="DURATION",
@@ -106,12 +109,17 @@ def run_cli(args) -> int:
     else:
         backend = "serial"
     store = store_path(args)
+    from ..covariates.cli import covariate_model
+
+    cov = covariate_model(args)
+    if cov is not None and args.method == "local":
+        raise QSPError("--covariate and --covariate-model apply to the global methods, not --method local")
     common = dict(metrics=args.metric or (), timecourse=args.timecourse, regimen=regimen, t_end=args.t_end,
                   points=args.points, backend=backend, seed=args.seed, equilibrate=args.equilibrate,
                   progress=False if args.quiet else None, out=store, body_weight=args.body_weight)
     try:
         with cli_options(CLI_NAMES):
-            res = _run(args, model, problem, common, gsa, local)
+            res = _run(args, model, problem, common, gsa, local, cov)
     finally:
         if isinstance(backend, ensemble.DaskBackend):
             backend.close()
@@ -122,11 +130,11 @@ def run_cli(args) -> int:
     return 0
 
 
-def _run(args, model, problem, common, gsa, local):
+def _run(args, model, problem, common, gsa, local, cov=None):
     if args.method == "local":
         return local(model, problem.names, rel_step=args.rel_step, **common)
     return gsa(model, args.method, parameters=problem, n=args.n or _DEFAULT_N[args.method],
-               on_failure=args.on_failure, second_order=args.second_order, **common)
+               on_failure=args.on_failure, second_order=args.second_order, covariate_model=cov, **common)
 
 
 def _write(args, res) -> None:

@@ -31,12 +31,13 @@ def convergence(model, method: str = "sobol", ns: Sequence[int] = (64, 128, 256,
                 second_order: bool = False, num_levels: int = 4, harmonics: int = 4, slices: int = 10,
                 conf_level: float = 0.95, num_resamples: int = 100, rtol: float = 1e-6, atol: float = 1e-12,
                 max_steps=None, body_weight=None, chunk_size: int = 256, progress: bool | None = None,
-                out=None) -> ConvergenceResult:
+                out=None, covariate_model=None) -> ConvergenceResult:
     """Recompute the indices of :func:`qsp.sensitivity.gsa` for each sample size in ``ns``.
 
     Parameters are those of :func:`qsp.sensitivity.gsa`; ``ns`` are the method's sample sizes (Sobol:
     powers of 2, e.g. 2^6..2^10). Simulations: the largest design for Sobol/Morris (nested prefixes),
-    the sum of all designs otherwise. ``progress`` and ``out`` (simulation store, resumable) as in gsa.
+    the sum of all designs otherwise. ``progress``, ``out`` (simulation store, resumable) and
+    ``covariate_model`` as in gsa.
 
     Returns
     -------
@@ -80,7 +81,7 @@ def convergence(model, method: str = "sobol", ns: Sequence[int] = (64, 128, 256,
     ev = simulate(model, problem.values(unit), metrics=metrics, timecourse=timecourse, regimen=regimen, t_end=t_end,
                   points=points, times=times, backend=backend, seed=seed, equilibrate=equilibrate, rtol=rtol,
                   atol=atol, max_steps=max_steps, body_weight=body_weight, chunk_size=chunk_size,
-                  progress=progress, out=out)
+                  progress=progress, out=out, covariate_model=covariate_model)
     y = apply_failure_policy(ev, on_failure)
     frames = []
     for n in ns:

@@ -58,14 +58,17 @@ def stored_tasks(out) -> int:
 def simulate(model, samples: pd.DataFrame, *, metrics=(), timecourse: str | None = None, regimen=None,
              t_end=None, points=None, times=None, backend="serial", seed=0, equilibrate=None, rtol=1e-6,
              atol=1e-12, max_steps=None, body_weight=None, chunk_size=256, progress: bool | None = None,
-             out=None) -> Evaluation:
+             out=None, covariate_model=None) -> Evaluation:
     """Run every row of ``samples`` once (one :func:`qsp.ensemble.run` call) and collect the outputs.
 
     ``timecourse``: an output id whose whole time course is returned (one column per time point);
     otherwise one column per metric. Failures are listed in ``Evaluation.failures`` (row, message)
     and their outputs are NaN; see :func:`apply_failure_policy`. ``out``: the ensemble's Parquet store
     directory; simulations already stored there for the same inputs are reused (``n_reused``).
-    ``progress``: progress bar on stderr (None: only on a terminal).
+    ``progress``: progress bar on stderr (None: only on a terminal). A ``body_weight`` column of
+    ``samples`` (a sampled factor) is each row's body weight for per-kg doses; ``covariate_model``
+    turns covariate columns (sampled factors such as ``WT``) into parameter values, as in
+    :func:`qsp.ensemble.run`.
     """
     reused = stored_tasks(out)
     with warnings.catch_warnings():
@@ -74,7 +77,7 @@ def simulate(model, samples: pd.DataFrame, *, metrics=(), timecourse: str | None
                            t_end=t_end, points=points, times=times, trajectories=[timecourse] if timecourse else False,
                            backend=backend, seed=seed, equilibrate=equilibrate, rtol=rtol, atol=atol,
                            max_steps=max_steps, body_weight=body_weight, chunk_size=chunk_size, progress=progress,
-                           out=out)
+                           out=out, covariate_model=covariate_model)
     table = res.table
     n = len(samples)
     if timecourse:

@@ -124,7 +124,7 @@ def gsa(model, method: str = "sobol", *, parameters=None, metrics=(), timecourse
         on_failure: str = "raise", second_order: bool = False, num_levels: int = 4, harmonics: int = 4,
         slices: int = 10, conf_level: float = 0.95, num_resamples: int = 100, rtol: float = 1e-6,
         atol: float = 1e-12, max_steps: int | None = None, body_weight: float | None = None,
-        chunk_size: int = 256, progress: bool | None = None, out=None) -> SensitivityResult:
+        chunk_size: int = 256, progress: bool | None = None, out=None, covariate_model=None) -> SensitivityResult:
     """Global sensitivity of model metrics (or of one output's time course) to uncertain parameters.
 
     Sample SALib's unit cube for ``method``, map it through each parameter's inverse CDF, simulate all
@@ -136,7 +136,9 @@ def gsa(model, method: str = "sobol", *, parameters=None, metrics=(), timecourse
     method : {'sobol', 'morris', 'efast', 'delta', 'pawn'}
     parameters : Problem, mapping, sequence of str or None
         What to vary: a :class:`Problem`, ranges ``{id: {low, high, distribution}}``, ids whose ranges
-        come from ``model.metadata["parameter_ranges"]``, or None (all metadata ranges).
+        come from ``model.metadata["parameter_ranges"]``, or None (all metadata ranges). A factor named
+        ``body_weight`` (kg) is sampled like a parameter and scales each row's per-kg doses; factors
+        named after the covariates of ``covariate_model`` (e.g. ``WT``) set parameters through it.
     metrics : sequence of str or Metric
         Scalar outputs, as in :func:`qsp.ensemble.run` (``"value_at:TV_tot:28"``, ``"auc:[Cp]"``).
     timecourse : str, optional
@@ -167,6 +169,8 @@ def gsa(model, method: str = "sobol", *, parameters=None, metrics=(), timecourse
         PAWN conditioning slices.
     conf_level, num_resamples : confidence level and bootstrap resamples of the CIs.
     rtol, atol, max_steps, body_weight, chunk_size : passed to :func:`qsp.ensemble.run`.
+    covariate_model : qsp.CovariateModel, optional
+        Applied to every design row (see :func:`qsp.ensemble.run`); its covariates are factors of the design.
     progress : bool, optional
         Progress bar of the simulations on stderr (default: only when stderr is a terminal).
     out : path, optional
@@ -214,7 +218,7 @@ def gsa(model, method: str = "sobol", *, parameters=None, metrics=(), timecourse
     ev = simulate(model, problem.values(unit), metrics=metrics, timecourse=timecourse, regimen=regimen, t_end=t_end,
                   points=points, times=times, backend=backend, seed=seed, equilibrate=equilibrate, rtol=rtol,
                   atol=atol, max_steps=max_steps, body_weight=body_weight, chunk_size=chunk_size, progress=progress,
-                  out=out)
+                  out=out, covariate_model=covariate_model)
     y = apply_failure_policy(ev, on_failure)
     indices = analyze(problem, method, unit, y, outputs=ev.columns, times=ev.times, seed=analysis_seed(seed),
                       conf_level=conf_level, num_resamples=num_resamples, **options)

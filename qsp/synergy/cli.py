@@ -123,7 +123,12 @@ def register(subparsers) -> None:
                               "per parameter id)")
     p.add_argument("--mono-points", type=_positive(int), default=200,
                    help="dense single-treatment levels for EC50s and inverse doses (default 200)")
-    p.add_argument("--body-weight", type=_positive(float), metavar="KG", help="body weight for per-kg doses")
+    from ..covariates.cli import add_covariate_options, body_weight_arg
+
+    p.add_argument("--body-weight", type=body_weight_arg, metavar="KG|COLUMN",
+                   help="body weight for per-kg doses: kg, or a --samples column of per-row kg (default: the "
+                        "body_weight column of --samples, else the model metadata's)")
+    add_covariate_options(p, table="--samples")
     p.add_argument("--t-end", type=_positive(float), help="end time (default from the model)")
     p.add_argument("--points", type=_positive(int), help="output points per simulation (default from the model)")
     p.add_argument("--backend", choices=["serial", "processes"], default="serial")
@@ -157,7 +162,6 @@ def run_cli(args) -> int:
 def _run(args) -> int:
     from .. import ensemble
     from ..model import load_model
-    from ..tables import read_table
     from .surface import Treatment, check_size, parse_grid
 
     if len(args.drug) != 2:
@@ -169,7 +173,14 @@ def _run(args) -> int:
         raise QSPError(f"give --schedule once (both drugs) or twice (one per drug). Got {len(schedules)}.")
     from ..cli import _pairs
 
+    from ..covariates.cli import covariate_model, read_samples
+
     params = _pairs(args.param, "--param")
+    cov = covariate_model(args)
+    if cov is not None and not args.samples:
+        raise QSPError("--covariate and --covariate-model need --samples (a table with the covariate columns)")
+    if isinstance(args.body_weight, str) and not args.samples:
+        raise QSPError(f"--body-weight {args.body_weight!r} names a column; it needs --samples")
     d1, d2 = parse_grid(args.grid)
     model = load_model(args.model)
     t1 = Treatment.parse(args.drug[0], None if args.drug[0].startswith("param:") else schedules[0])
@@ -190,14 +201,15 @@ def _run(args) -> int:
             raise QSPError(f"model {model.name!r} has no parameter_ranges; --n-samples needs them")
         samples = ensemble.sample_parameters(ranges, args.n_samples, seed=args.seed)
     elif args.samples:
-        samples = read_table(args.samples, what="samples file", numeric=True)
+        samples = read_samples(args.samples, cov)
     backend = ensemble.ProcessBackend(args.workers) if args.backend == "processes" else "serial"
     box = tuple(args.box) if args.box else None
     opts = {"tgi_min": args.tgi_min, "dose_box": box, "near_tol": args.near_tol, "weights": args.weights,
             "undefined_potency": args.undefined_potency}
     sim = {"response": args.metric, "extra_metrics": args.extra_metric, "samples": samples, "params": params,
            "mono_points": args.mono_points, "t_end": args.t_end, "points": args.points, "backend": backend,
-           "progress": False if args.quiet else None, "out": args.store, "body_weight": args.body_weight}
+           "progress": False if args.quiet else None, "out": args.store, "body_weight": args.body_weight,
+           "covariate_model": cov}
     if protocols:
         return _run_protocols(args, model, protocols, d1, d2, sim, opts)
     from .moocs import moocs

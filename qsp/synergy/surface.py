@@ -198,7 +198,9 @@ def simulate_surface(model, treatment1: Treatment, treatment2: Treatment, d1, d2
     extra_metrics : sequence of str or Metric
         Further per-run metrics kept at the grid points (e.g. a toxicity ``auc:[C1]``).
     samples : DataFrame, optional
-        Parameter sets (virtual patients): the whole surface is simulated for each row.
+        Parameter sets (virtual patients): the whole surface is simulated for each row. A
+        ``body_weight`` column (kg) scales each row's per-kg doses; covariate columns are read by
+        ``covariate_model=`` (both through ``**run_options``, as in :func:`qsp.ensemble.run`).
     params : dict, optional
         Fixed parameter overrides applied to every regimen (e.g. a cell line).
     mono1, mono2 : array_like, optional
@@ -209,7 +211,8 @@ def simulate_surface(model, treatment1: Treatment, treatment2: Treatment, d1, d2
     rtol, atol : float
         Integrator tolerances (tighter than the ensemble default: TGI differences matter here).
     t_end, points, backend, chunk_size, seed, **run_options
-        Passed to :func:`qsp.ensemble.run` (``out=DIR`` keeps the simulations in a resumable store).
+        Passed to :func:`qsp.ensemble.run` (``out=DIR`` keeps the simulations in a resumable store;
+        ``body_weight=KG`` or ``"COLUMN"``; ``covariate_model=``).
     progress : bool, optional
         Progress bar on stderr (default: only when stderr is a terminal).
 

@@ -89,7 +89,12 @@ def register(subparsers) -> None:
                    help="add a dose to arm NAME (a new arm, an --arm or a --regimen); SPEC as in 'qsp simulate "
                         "--dose': target=ID,amount=A[,unit=mg/kg][,time=T][,every=T][,count=N | ,repeat=N]"
                         "[,duration=T] (repeatable)")
-    t.add_argument("--body-weight", type=_positive(float), metavar="KG", help="body weight for per-kg doses")
+    from ..covariates.cli import add_covariate_options, body_weight_arg
+
+    t.add_argument("--body-weight", type=body_weight_arg, metavar="KG|COLUMN",
+                   help="body weight for per-kg doses: kg, or a --vps column of each patient's kg (default: the "
+                        "body_weight column of --vps, else the model metadata's)")
+    add_covariate_options(t, table="--vps patients")
     t.add_argument("--param", action="append", type=_key_value, metavar="ID=VALUE", help="override in every arm")
     t.add_argument("--floor", type=float, help="detection limit: a nadir at or below it is a CR")
     t.add_argument("--cr", type=float, default=-100.0, help="CR threshold in %% (default -100)")
@@ -273,7 +278,10 @@ def _simulate(args) -> int:
                        "or --arm-dose NAME SPEC")
     from ..cli import _pairs
 
+    from ..covariates.cli import covariate_model
+
     fixed = _pairs(args.param, "--param")
+    cov = covariate_model(args)
     with cli_options({**CLI_NAMES, "pd_threshold": "--pd"}):
         trial = simulate_trial(model, vps, arms, tumour=args.tumour, baseline=args.baseline,
                                until=args.until, assess_every=args.assess_every, t_end=args.t_end, points=args.points,
@@ -281,7 +289,7 @@ def _simulate(args) -> int:
                                cytokine=args.cytokine, crs_thresholds=args.crs_threshold, metrics=args.metric or (),
                                weights="weight" if args.weighted else None, confidence=args.confidence,
                                progress=False if args.quiet else None, out=args.store,
-                               body_weight=args.body_weight)
+                               body_weight=args.body_weight, covariate_model=cov)
     out = Path(args.out)
     _write_table(trial, args.out)
     stem = out.with_suffix("")

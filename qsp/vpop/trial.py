@@ -25,7 +25,9 @@ from .weighting import effective_sample_size
 __all__ = ["simulate_trial", "response_rates", "compare_arms"]
 
 
-def _parameter_columns(model, table: pd.DataFrame, parameters, saved) -> list[str]:
+def _parameter_columns(model, table: pd.DataFrame, parameters, saved, others: bool = False) -> list[str]:
+    """The parameter columns of the table; ``others``: the table has body-weight or covariate columns, so
+    none is allowed."""
     if parameters is not None:
         missing = [p for p in parameters if p not in table.columns]
         if missing:
@@ -35,10 +37,30 @@ def _parameter_columns(model, table: pd.DataFrame, parameters, saved) -> list[st
         return [p for p in saved if p in table.columns]
     ids = set(model.parameters.index) | set(model.compartments.index) | set(model.species.index)
     cols = [c for c in table.columns if c in ids or (c.startswith("[") and c[1:-1] in ids)]
-    if not cols:
+    if not cols and not others:
         advice = f"; pass {option('parameters')}" if offered("parameters") else " (name them after the model's ids)"
         raise QSPError(f"no column of the virtual-population table is a parameter of the model{advice}")
     return cols
+
+
+def _individual_columns(table: pd.DataFrame, cols: list[str], body_weight, covariate_model) -> list[str]:
+    """Columns besides the parameters that the simulation reads: the body weight and the covariates."""
+    wanted = [body_weight if isinstance(body_weight, str) else "body_weight"]
+    if covariate_model is not None:
+        missing = [c for c in covariate_model.covariates if c not in table.columns]
+        if missing:
+            raise QSPError(f"covariate column {missing[0]!r} is not in the virtual-population table")
+        wanted += covariate_model.covariates
+    if isinstance(body_weight, str) and body_weight not in table.columns:
+        raise QSPError(f"body_weight={body_weight!r} is not a column of the virtual-population table")
+    return [c for c in dict.fromkeys(wanted) if c in table.columns and c not in cols]
+
+
+def _typical(fixed: dict, covariate_model) -> dict | None:
+    """The ``fixed`` values of parameters the covariate model sets: their typical values."""
+    if covariate_model is None:
+        return None
+    return {k: v for k, v in fixed.items() if k in getattr(covariate_model, "parameters", ())} or None
 
 
 def _regimens(model, regimens, fixed) -> dict:
@@ -69,7 +91,7 @@ def simulate_trial(model, vps, regimens, *, tumour: str, baseline: float = 0.0, 
                    pd_threshold: float = 20.0, cytokine: str | None = None, crs_thresholds=None,
                    metrics=(), weights=None, responders=("CR", "PR"), confidence: float = 0.95,
                    backend="serial", chunk_size: int = 256, seed: int | None = 0, progress: bool | None = None,
-                   out=None, body_weight: float | None = None) -> TrialResult:
+                   out=None, body_weight: float | str | None = None, covariate_model=None) -> TrialResult:
     """Simulate each regimen across a virtual population and classify every patient's response.
 
     Parameters
@@ -77,6 +99,8 @@ def simulate_trial(model, vps, regimens, *, tumour: str, baseline: float = 0.0, 
     model : qsp.Model
     vps : VirtualPopulation, PrevalenceWeights, PlausiblePatients or DataFrame
         Patients (one row each); the parameter columns are ``parameters`` or the columns that are model ids.
+        A ``body_weight`` column (kg) is each patient's body weight for per-kg doses, and the covariate
+        columns of ``covariate_model`` are each patient's covariates; both are kept in ``patients``.
     regimens : mapping arm -> regimen name | doses | (doses, params), or a list of regimen names
     tumour : str
         Output whose curve is classified (e.g. ``"TV_tot"``).
@@ -113,8 +137,13 @@ def simulate_trial(model, vps, regimens, *, tumour: str, baseline: float = 0.0, 
         Progress bar of the simulations on stderr (default: only when stderr is a terminal).
     out : path, optional
         Keep the simulations in this Parquet directory; a rerun with the same inputs reuses them.
-    body_weight : float, optional
-        kg, for per-kg doses (default: the model metadata's ``body_weight``).
+    body_weight : float or str, optional
+        kg for per-kg doses, or the column of the table holding each patient's kg (default: the
+        ``body_weight`` column if there is one, else the model metadata's ``body_weight``).
+    covariate_model : qsp.CovariateModel, optional
+        Sets each patient's parameters from their covariates (the typical value is the patient's own
+        parameter column if there is one, else ``fixed``, else the model's value); see
+        :func:`qsp.ensemble.run`.
 
     Returns
     -------
@@ -128,7 +157,8 @@ def simulate_trial(model, vps, regimens, *, tumour: str, baseline: float = 0.0, 
     """
     started = time.perf_counter()
     table = pp_table(vps)
-    cols = _parameter_columns(model, table, parameters, parameter_names(vps))
+    others = covariate_model is not None or isinstance(body_weight, str) or "body_weight" in table.columns
+    cols = _parameter_columns(model, table, parameters, parameter_names(vps), others)
     fixed = dict(fixed or {})
     arms = _regimens(model, regimens, fixed)
     if weights is True:
@@ -149,13 +179,15 @@ def simulate_trial(model, vps, regimens, *, tumour: str, baseline: float = 0.0, 
     mets = extra + [Metric("final", tumour, name="final")]
     if cytokine:
         mets.append(Metric("cmax", cytokine, name="cytokine_peak"))
-    samples = table[cols].reset_index(drop=True)
+    people = _individual_columns(table, cols, body_weight, covariate_model)
+    samples = table[cols + people].reset_index(drop=True)
     _check_size(model, len(samples) * len(arms), t_end, points, baseline, until, assess_every, assessments)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", QSPWarning)  # failures are reported per arm below
         res = ensemble.run(model, samples, regimens=arms, metrics=mets, t_end=t_end, points=points,
                            trajectories=[tumour], backend=backend, chunk_size=chunk_size, seed=seed,
-                           progress=progress, out=out, body_weight=body_weight)
+                           progress=progress, out=out, body_weight=body_weight, covariate_model=covariate_model,
+                           params=_typical(fixed, covariate_model))
     t = res.table
     traj = res.trajectories
     grid = np.sort(traj["time"].unique())
@@ -170,7 +202,8 @@ def simulate_trial(model, vps, regimens, *, tumour: str, baseline: float = 0.0, 
                              "status": t["status"], "message": t["message"]})
     if "pp" in table.columns:
         patients.insert(2, "pp", table["pp"].to_numpy()[t["sample"].to_numpy()])
-    for c in cols:
+    set_by_covariates = [] if covariate_model is None else [p for p in covariate_model.parameters if p not in cols]
+    for c in cols + people + set_by_covariates:
         patients[c] = t[c].to_numpy()
     patients["baseline"] = np.where(ok, y0, np.nan)
     patients["nadir"] = np.where(ok, nadir, np.nan)
