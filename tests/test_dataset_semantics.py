@@ -184,3 +184,19 @@ def test_covariate_model_sets_parameters_per_subject(model):
     got = simulate_dataset(model, table(data), "CP", covariate_model=cov).observed["CP"].to_numpy()
     cl = CL * (np.array([35, 140]) / 70) ** 0.75
     assert np.allclose(got, 100 / V * np.exp(-cl / V * 6) * 1000, rtol=1e-6)
+
+
+def test_an_ensemble_runs_a_regimen_with_a_steady_state_dose(model):
+    import pandas as pd
+
+    from qsp import ensemble
+
+    dose = qsp.Dose("central", 100, every=12, count=2, steady_state=True)
+    samples = pd.DataFrame({"CL": [1.1, 2.2]})
+    res = ensemble.run(model, samples, regimens={"ss": [dose]}, metrics=["value_at:CP:6"], times=[0, 6, 12])
+    k = samples["CL"].to_numpy() / V
+    want = 100 / V * np.exp(-k * 6) / (1 - np.exp(-k * 12)) * 1000
+    assert np.allclose(res.table["value_at:CP:6"], want, rtol=1e-5)
+    with pytest.raises(qsp.DosingError, match="cannot be combined with equilibrate"):
+        ensemble.run(model, samples, regimens={"ss": [dose]}, metrics=["value_at:CP:6"], times=[0, 6, 12],
+                     equilibrate=10)

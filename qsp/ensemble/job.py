@@ -169,9 +169,17 @@ def run_chunk(job: Job, chunk: Chunk) -> ChunkResult:
             overrides.update(zip(cols, row.tolist()))
             if job.stochastic:
                 engine.set_seed(model._rr, int(chunk.seed[i]))
-            values = model._run(job.grid, job.t_start, job.t_end, job.outputs, overrides, schedule,
-                                job.rtol, job.atol, job.equilibrate,
-                                treatment=job.treatment[chunk.regimen[i]] if job.treatment else ())
+            doses = job.regimens[chunk.regimen[i]][1]
+            if any(d.steady_state for d in doses):  # the event-table engine starts from the steady state
+                from ..events.regimen import simulate_regimen
+
+                bw = job.body_weight if weights is None else float(weights[i])
+                values = simulate_regimen(model, job.grid, job.t_start, job.outputs, overrides, doses, bw,
+                                          job.rtol, job.atol)
+            else:
+                values = model._run(job.grid, job.t_start, job.t_end, job.outputs, overrides, schedule,
+                                    job.rtol, job.atol, job.equilibrate,
+                                    treatment=job.treatment[chunk.regimen[i]] if job.treatment else ())
             if not np.isfinite(values).all():
                 bad = [job.outputs[j] for j in range(values.shape[1]) if not np.isfinite(values[:, j]).all()]
                 raise QSPError(f"non-finite values in {', '.join(bad)}")

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, QSPWarning
+from ..errors import DosingError, InputError, QSPWarning
 from ..arguments import DEFAULT_POINTS, _check_equilibrate, _output_grid, check_tolerances
 from ..model import Model
 from . import individuals, inputs
@@ -188,8 +188,11 @@ def run(model: Model, samples: pd.DataFrame | None = None, *, regimens=None,
                               local_workers=workers, in_process=in_process, streamed=out is not None))
     grid, t_start, t_end = _output_grid(t_end, points, times, t_start)
     check_metrics(metric_list, model, grid)
-    for _, doses, _ in regs:  # every per-row weight is checked positive: the first stands for all
+    for name, doses, _ in regs:  # every per-row weight is checked positive: the first stands for all
         model._schedule(doses, people.weights[0] if people.weights is not None else body_weight, t_start, t_end)
+        if equilibrate and any(d.steady_state for d in doses):
+            raise DosingError(f"regimen {name!r} has a dose at steady state, which starts the model from that steady "
+                              "state; it cannot be combined with equilibrate")
     weights = people.weights if people.weights is not None and individuals.per_kg(regs) else None
 
     import libsbml
