@@ -353,3 +353,23 @@ def test_help_of_each_step(capfd):
     for step in ("check", "plot", "simulate"):
         rc, out, _ = cli(capfd, "dataset", step, "--help")
         assert rc == 0 and out.startswith(f"usage: qsp dataset {step}")
+
+
+def test_simulate_rows_all_effects_and_amount_unit(small, capfd):
+    out = small / "all.csv"
+    rc, _, err = cli(capfd, "dataset", "simulate", small / "oral.ant", small / "small.csv", "--cmt", "1=depot",
+                     "--cmt", "2=central", "--output", "CP", "--rows", "all", "--effect", "CL~WT:power(70,0.75)",
+                     "--covariate-interpolation", "nocb", "--out", out, "--rtol", "1e-10", "--atol", "1e-14")
+    assert rc == 0, err
+    table = pd.read_csv(out)
+    assert table["CP"].notna().all()                       # dose rows too: the state just after them
+    assert table["CP"].iloc[0] == 0.0                      # the dose went into the depot
+    cl2 = CL * (80 / 70) ** 0.75                           # subject 2's clearance from its WT
+    s2 = table.iloc[5:]
+    assert np.allclose(s2["CP"], 50.0 / V * np.exp(-cl2 / V * (s2["TIME"].to_numpy() - 1.0)), rtol=1e-7)
+    rc, _, err = cli(capfd, "dataset", "simulate", small / "oral.ant", small / "small.csv", "--cmt", "1=depot",
+                     "--cmt", "2=central", "--output", "CP", "--amount-unit", "mg/kg", "--out", out)
+    assert rc == 1 and "per kg" in one_line(err)
+    rc, _, err = cli(capfd, "dataset", "simulate", small / "oral.ant", small / "small.csv", "--cmt", "1=depot",
+                     "--cmt", "2=central", "--output", "CP", "--effect", "CL~WT:cube(3)", "--out", out)
+    assert rc == 1 and one_line(err).startswith("qsp: error: --effect")

@@ -64,3 +64,15 @@ def test_processes_backend_gives_the_same_table(nonmem):
     model = qsp.Model.from_file(MODEL)
     again = simulate_dataset(model, ds, "CP", backend="processes", chunk_size=4, **OPTIONS)
     assert np.allclose(again.table["CP"], sim.table["CP"], rtol=1e-12, atol=0, equal_nan=True)
+
+
+def test_every_row_matches_nonmem_with_rows_all(nonmem):
+    ds, _, ref = nonmem
+    model = qsp.Model.from_file(MODEL)
+    sim = simulate_dataset(model, ds, "CP", rows="all", **OPTIONS)
+    cp, want = sim.table["CP"].to_numpy(), ref["CP"].to_numpy()
+    dose_rows = sim.table["EVID"].to_numpy() != 0
+    assert dose_rows.sum() == 38                       # dose and reset rows: the state just after them
+    zero = want == 0
+    assert np.all(np.abs(cp[zero]) <= 1e-6)
+    assert (np.abs(cp[~zero] - want[~zero]) / np.abs(want[~zero])).max() < 1e-4

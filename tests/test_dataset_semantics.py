@@ -200,3 +200,24 @@ def test_an_ensemble_runs_a_regimen_with_a_steady_state_dose(model):
     with pytest.raises(qsp.DosingError, match="cannot be combined with equilibrate"):
         ensemble.run(model, samples, regimens={"ss": [dose]}, metrics=["value_at:CP:6"], times=[0, 6, 12],
                      equilibrate=10)
+
+
+def test_nocb_applies_a_value_over_the_interval_ending_at_its_row(model):
+    data = "ID,TIME,EVID,AMT,CMT,CL\n1,0,1,100,2,1.1\n1,5,0,.,2,1.1\n1,10,0,.,2,2.2\n1,15,0,.,2,2.2\n"
+    locf = simulate_dataset(model, table(data), "CP").observed["CP"].to_numpy()
+    nocb = simulate_dataset(model, table(data), "CP", covariate_interpolation="nocb").observed["CP"].to_numpy()
+    c5 = 100 / V * np.exp(-K * 5)
+    assert np.allclose(locf, np.array([c5, c5 * np.exp(-K * 5), c5 * np.exp(-K * 5 - 2.2 / V * 5)]) * 1000)
+    assert np.allclose(nocb, np.array([c5, c5 * np.exp(-2.2 / V * 5), c5 * np.exp(-2.2 / V * 10)]) * 1000)
+    with pytest.raises(qsp.InputError, match="covariate_interpolation must be one of"):
+        simulate_dataset(model, table(data), "CP", covariate_interpolation="linear")
+
+
+def test_amount_unit_converts_with_the_drug_molecular_weight():
+    m = qsp.load_model("trimeric")
+    data = read_dataset(io.StringIO("ID,TIME,AMT,CMT\n1,0,10,1\n1,1,.,1\n1,7,.,1\n"), cmt_map={1: "Cp"})
+    got = simulate_dataset(m, data, "[Cp]", amount_unit="mg").observed["[Cp]"].to_numpy()
+    want = m.simulate(times=[0, 1, 7], outputs=["[Cp]"], rtol=1e-8, doses=qsp.Dose("Cp", 10, unit="mg"))["[Cp]"]
+    assert np.allclose(got, want[1:], rtol=1e-6)
+    with pytest.raises(qsp.DosingError, match="per kg"):
+        simulate_dataset(m, data, "[Cp]", amount_unit="mg/kg")

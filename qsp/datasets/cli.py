@@ -17,7 +17,8 @@ __all__ = ["register", "add_read_options", "read_options", "read_data", "save_fi
 CLI_NAMES = {"cmt_map": "--cmt", "covariates": "--covariate", "evid_style": "--evid-style", "missing": "--missing",
              "outputs": "--output", "lag": "--lag", "bioavailability": "--bioavailability",
              "modelled_rate": "--modelled-rate", "modelled_duration": "--modelled-duration", "params": "--param",
-             "simulated": "--simulated"}
+             "simulated": "--simulated", "rows": "--rows", "covariate_interpolation": "--covariate-interpolation",
+             "amount_unit": "--amount-unit", "covariate_model": "--covariate-model"}
 
 #: Dose modifiers of ``qsp dataset simulate``: option -> keyword of ``simulate_dataset``.
 MODIFIERS = {"--lag": "lag", "--bioavailability": "bioavailability", "--modelled-rate": "modelled_rate",
@@ -127,6 +128,21 @@ def register(subparsers) -> None:
                        help=f"{meaning} of doses into SPECIES; VALUE: a dataset column, a model parameter or a "
                             "number (repeatable)")
     s.add_argument("--param", action="append", type=_key_value, metavar="ID=VALUE", help="parameter override")
+    s.add_argument("--covariate-model", metavar="FILE.json",
+                   help="covariate effects turning the table's covariate columns into per-row parameter values "
+                        "(a JSON list of 'CL~WT:power(70,0.75)' strings or effect objects)")
+    s.add_argument("--effect", action="append", metavar="P~COV:KIND(ARGS)",
+                   help="a covariate effect, e.g. 'CL~WT:power(70,0.75)' or 'CL~SEX:categorical(F=0.8,M=1)' "
+                        "(repeatable; effects on one parameter multiply)")
+    s.add_argument("--covariate-interpolation", choices=["locf", "nocb"], default="locf",
+                   help="a time-varying value holds from its row on (locf, default) or over the interval that "
+                        "ends at its row (nocb, NONMEM's default)")
+    s.add_argument("--amount-unit", metavar="UNIT",
+                   help="unit of AMT and RATE (mg, ug, nmol, ...), converted into the dosed species' units "
+                        "(default: the model's units)")
+    s.add_argument("--rows", choices=["observations", "all"], default="observations",
+                   help="rows that get outputs: observation and EVID 2 rows (default), or all rows (a dose row "
+                        "reports the state just after it)")
     s.add_argument("--backend", choices=["serial", "processes", "dask"], default="serial",
                    help="how subjects are run (default serial)")
     s.add_argument("--workers", type=_positive(int), help="number of local workers (processes or dask)")
@@ -227,6 +243,21 @@ def _check_cmt(model, cmt_map: dict | None) -> None:
             raise QSPError(f"--cmt {number}={name}: {err}")
 
 
+def _effects(args):
+    """The covariate model of ``--covariate-model`` and ``--effect`` (None when neither is given)."""
+    from ..covariates import CovariateModel
+
+    effects = []
+    if args.covariate_model:
+        effects += list(CovariateModel.from_file(args.covariate_model).effects)
+    if args.effect:
+        try:
+            effects += list(CovariateModel.parse(args.effect).effects)
+        except QSPError as exc:
+            raise type(exc)(f"--effect: {exc}") from None
+    return CovariateModel(effects) if effects else None
+
+
 def _simulate(args) -> int:
     from ..cli import _load, _pairs
     from ..option_names import cli_options
@@ -243,7 +274,10 @@ def _simulate(args) -> int:
         with cli_options(CLI_NAMES):
             sim = simulate_dataset(model, ds, args.output, params=_pairs(args.param, "--param"), backend=backend,
                                    rtol=args.rtol, atol=args.atol, ss_tolerance=args.ss_tolerance,
-                                   max_steps=args.max_steps, option_label=flags.get, **modifiers)
+                                   max_steps=args.max_steps, option_label=flags.get,
+                                   covariate_model=_effects(args), rows=args.rows,
+                                   covariate_interpolation=args.covariate_interpolation,
+                                   amount_unit=args.amount_unit, **modifiers)
     finally:
         if not isinstance(backend, str):
             backend.close()

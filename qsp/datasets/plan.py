@@ -34,13 +34,16 @@ def _resolve(source: Source, row: pd.Series, what: str) -> float | str:
 
 def build_plans(table: pd.DataFrame, *, first_line: int | None, source_name: str, options: DoseOptions,
                 parameter_columns: dict[str, str], default_species: str | None,
-                per_row_parameters: pd.DataFrame | None = None) -> list[SubjectPlan]:
+                per_row_parameters: pd.DataFrame | None = None, interpolation: str = "locf",
+                all_rows: bool = False, amount_factor: dict[str, float] | None = None) -> list[SubjectPlan]:
     """One plan per subject, in order of appearance (a subject's rows are together: checked on reading).
 
-    ``parameter_columns`` maps dataset columns to the model parameters they set (carried forward
-    from the row where they appear; leading missing cells take the subject's first value);
-    ``per_row_parameters`` (same index as ``table``) holds further parameter values per row, e.g.
-    from a covariate model. ``default_species`` receives doses whose CMT is missing.
+    ``parameter_columns`` maps dataset columns to the model parameters they set; ``per_row_parameters``
+    (same index as ``table``) holds further parameter values per row, e.g. from a covariate model.
+    Missing cells take the subject's last value (leading ones its first). ``interpolation``: ``"locf"``,
+    a row's value holds from its time on; ``"nocb"``, it holds over the interval that ends at its row
+    (NONMEM's default). ``default_species`` receives doses whose CMT is missing; ``all_rows`` gives
+    every row an output (else EVID 0 and 2 rows); ``amount_factor`` converts AMT and RATE per species.
     """
     values = table[list(parameter_columns)].rename(columns=parameter_columns) if parameter_columns else None
     if per_row_parameters is not None and len(per_row_parameters.columns):
@@ -50,6 +53,7 @@ def build_plans(table: pd.DataFrame, *, first_line: int | None, source_name: str
     starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if n else np.zeros(0, dtype=int)
     bounds = list(zip(starts, np.r_[starts[1:], n]))
     settings: list = [()] * n
+    after: list | None = None
     initial: list = [()] * len(bounds)
     if values is not None:
         names = list(values.columns)
@@ -68,14 +72,22 @@ def build_plans(table: pd.DataFrame, *, first_line: int | None, source_name: str
             settings[i] = tuple((names[j], float(arr[i, j])) for j in np.flatnonzero(changed[i]))
         for k, a in enumerate(starts):
             initial[k] = tuple((name, float(arr[a, j])) for j, name in enumerate(names))
+        if interpolation == "nocb":  # after row i, the value of row i + 1 holds until it
+            last = np.zeros(n, dtype=bool)
+            last[np.r_[starts[1:], n] - 1] = True
+            nxt = np.vstack([arr[1:], arr[-1:]]) if n else arr
+            moved = (nxt != arr) & ~last[:, None]
+            after = [()] * n
+            for i in np.flatnonzero(moved.any(axis=1)):
+                after[i] = tuple((names[j], float(nxt[i, j])) for j in np.flatnonzero(moved[i]))
     times = table["TIME"].to_numpy(dtype=float)
     evids = table["EVID"].to_numpy(dtype=int)
     doses: list = [None] * n
     is_dose = np.isin(evids, (1, 4))
     if is_dose.any():
         for i, (idx, row) in zip(np.flatnonzero(is_dose), table.loc[is_dose].iterrows()):
-            doses[i] = _dose(row, idx, options, default_species, first_line, source_name)
-    has_output = np.isin(evids, OUTPUT_EVIDS)
+            doses[i] = _dose(row, idx, options, default_species, first_line, source_name, amount_factor or {})
+    has_output = np.ones(n, dtype=bool) if all_rows else np.isin(evids, OUTPUT_EVIDS)
     rows = table.index.to_numpy()
     plans = []
     for k, (a, b) in enumerate(bounds):
@@ -83,7 +95,7 @@ def build_plans(table: pd.DataFrame, *, first_line: int | None, source_name: str
         mask = has_output[a:b]
         out[mask] = np.arange(int(mask.sum()))
         plans.append(SubjectPlan(_plain(ids[a]), rows[a:b], times[a:b], evids[a:b], tuple(settings[a:b]),
-                                 tuple(doses[a:b]), out, initial[k]))
+                                 tuple(doses[a:b]), out, initial[k], tuple(after[a:b]) if after else ()))
     return plans
 
 
@@ -94,7 +106,8 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _dose(row: pd.Series, idx, options: DoseOptions, default_species, first_line, source_name) -> DoseRecord:
+def _dose(row: pd.Series, idx, options: DoseOptions, default_species, first_line, source_name,
+          amount_factor: dict[str, float]) -> DoseRecord:
     species = row["CMT"]
     if species is None or (isinstance(species, float) and math.isnan(species)):
         species = default_species
@@ -114,5 +127,8 @@ def _dose(row: pd.Series, idx, options: DoseOptions, default_species, first_line
     if rate == -2 and species not in options.modelled_duration:
         raise DatasetError(f"{what}, column 'RATE': -2 asks for a modelled duration, but none is given for "
                            f"{species!r} (modelled_duration=, --modelled-duration)")
-    return DoseRecord(species, float(row["AMT"]), rate, float(row["DUR"]), float(row["II"]), int(row["ADDL"]),
-                      int(row["SS"]), tuple(opts))
+    factor = amount_factor.get(species, 1.0)
+    if factor != 1.0:  # a modelled rate given as a number or column is in the dataset's amount units per time
+        opts = [(k, v * factor if k == "modelled_rate" and not isinstance(v, str) else v) for k, v in opts]
+    return DoseRecord(species, float(row["AMT"]) * factor, rate * factor if rate > 0 else rate, float(row["DUR"]),
+                      float(row["II"]), int(row["ADDL"]), int(row["SS"]), tuple(opts))

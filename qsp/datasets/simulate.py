@@ -30,7 +30,8 @@ def simulate_dataset(model, data, outputs: str | Sequence[str] | None = None, *,
                      params: Mapping[str, float] | None = None, covariate_model=None,
                      backend="serial", chunk_size: int | None = None, rtol: float = 1e-8, atol: float = 1e-12,
                      ss_tolerance: float | None = None, max_steps: int | None = None,
-                     option_label=None) -> DatasetSimulation:
+                     rows: str = "observations", covariate_interpolation: str = "locf",
+                     amount_unit: str | None = None, option_label=None) -> DatasetSimulation:
     """Simulate ``model`` through the event table ``data`` (NONMEM's dosing rules, see docs/datasets.md).
 
     Parameters
@@ -47,6 +48,12 @@ def simulate_dataset(model, data, outputs: str | Sequence[str] | None = None, *,
     backend : ``"serial"``, ``"processes"``, ``"dask"`` or a backend object (one task per subject)
     rtol, atol : CVODE tolerances; ss_tolerance : relative change over one dosing interval below which
         a steady state counts as reached (default ``100 * rtol``)
+    rows : ``"observations"`` (outputs at EVID 0 and 2 rows) or ``"all"`` (every row; a dose or reset
+        row reports the state just after it, as NONMEM's tables do)
+    covariate_interpolation : ``"locf"`` (a time-varying value holds from its row on) or ``"nocb"``
+        (it holds over the interval that ends at its row: NONMEM's default)
+    amount_unit : unit of AMT and RATE (``"mg"``, ``"ug"``, ``"nmol"`` ...), converted into each dosed
+        species' substance units (molecular weight from the model's drug metadata); default: model units
 
     Returns
     -------
@@ -58,6 +65,8 @@ def simulate_dataset(model, data, outputs: str | Sequence[str] | None = None, *,
     from ..ensemble.backends import get_backend
 
     ds = _as_dataset(data, cmt_map)
+    _choice(rows, "rows", ("observations", "all"), option_label)
+    _choice(covariate_interpolation, "covariate_interpolation", ("locf", "nocb"), option_label)
     rtol, atol = check_tolerances(rtol, atol)
     ss_tol = 100 * rtol if ss_tolerance is None else _positive(ss_tolerance, "ss_tolerance")
     outs = model._check_outputs(outputs)
@@ -79,8 +88,10 @@ def simulate_dataset(model, data, outputs: str | Sequence[str] | None = None, *,
     for col in by_column:
         model._override_keys({col: 1.0}, None)  # refuses assignment-rule targets by name
     default = ds.cmt_map.get(1) if ds.cmt_map else None
+    factors = _amount_factors(model, table, amount_unit, default) if amount_unit is not None else None
     plans = build_plans(table, first_line=ds.first_line, source_name=ds.source, options=options,
-                        parameter_columns=by_column, default_species=default, per_row_parameters=per_row)
+                        parameter_columns=by_column, default_species=default, per_row_parameters=per_row,
+                        interpolation=covariate_interpolation, all_rows=rows == "all", amount_factor=factors)
     from ..ensemble.job import sbml_key
 
     sbml = _job_sbml(model)
@@ -116,6 +127,29 @@ def _job_sbml(model) -> str:
     import libsbml
 
     return libsbml.writeSBMLToString(model._doc)
+
+
+def _choice(value, name: str, allowed: tuple[str, ...], label) -> None:
+    if value not in allowed:
+        shown = (label(name) if label else None) or name
+        raise InputError(f"{shown} must be one of {', '.join(map(repr, allowed))}. Got {value!r} instead.")
+
+
+def _amount_factors(model, table: pd.DataFrame, unit: str, default) -> dict[str, float]:
+    """Model amount units per dataset amount unit, for each dosed species."""
+    from ..errors import DosingError
+    from ..units import parse_dose_unit, substance_unit, to_model_amount
+
+    if not isinstance(unit, str):
+        raise InputError(f"amount_unit must be a unit such as 'mg'. Got {unit!r} instead.")
+    if parse_dose_unit(unit)[2]:
+        raise DosingError(f"amount_unit {unit!r} is per kg: AMT in a dataset is the amount given; multiply by the "
+                          "body weight column first")
+    species = {c if isinstance(c, str) else default for c in table.loc[table["EVID"].isin((1, 4)), "CMT"]}
+    mw = {d["target"]: d.get("molecular_weight") for d in model.metadata.get("drugs", []) if "target" in d}
+    sbml = model._doc.getModel()
+    return {s: to_model_amount(1.0, unit, substance_unit(sbml, s), molecular_weight=mw.get(s), body_weight=None,
+                               species=s) for s in species if isinstance(s, str) and s in model._floating}
 
 
 def _positive(value, name: str) -> float:

@@ -36,9 +36,10 @@ class DoseRecord:
 
 @dataclass(frozen=True)
 class SubjectPlan:
-    """One subject's steps. Step ``i``: ``times[i]``, ``evids[i]``, parameter values set there
-    (``settings[i]``, LOCF changes only), its dose (``doses[i]`` or None) and, for rows with
-    outputs, ``output_row[i]`` >= 0 (its position among the subject's output rows)."""
+    """One subject's steps. Step ``i``: ``times[i]``, ``evids[i]``, parameter values set before it runs
+    (``settings[i]``, changes only), its dose (``doses[i]`` or None), for rows with outputs
+    ``output_row[i]`` >= 0 (its position among the subject's output rows), and values set once it
+    has run (``after[i]``, when given)."""
 
     subject: object
     rows: np.ndarray
@@ -48,6 +49,8 @@ class SubjectPlan:
     doses: tuple[DoseRecord | None, ...]
     output_row: np.ndarray
     initial: tuple[tuple[str, float], ...]
+    #: Parameter values set after step ``i`` ran (next-observation-carried-back covariates); empty: none.
+    after: tuple[tuple[tuple[str, float], ...], ...] = ()
 
     @property
     def n_outputs_rows(self) -> int:

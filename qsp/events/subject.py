@@ -248,10 +248,10 @@ class _Subject:
                 self.advance(te)
                 self.implied(te, kind, payload)
                 continue
-            if not plan.settings[i] and plan.output_row[i] >= 0 and t_row >= self.tc:
+            if self.plain_output(i) and t_row >= self.tc:
                 limit = self.heap[0][0] if self.heap else np.inf
                 j = i
-                while (j < n and not plan.settings[j] and plan.output_row[j] >= 0
+                while (j < n and self.plain_output(j)
                        and plan.times[j] < limit and (j == i or plan.times[j] >= plan.times[j - 1])):
                     j += 1
                 pts = plan.times[i:j].astype(float)
@@ -276,7 +276,24 @@ class _Subject:
         if evid in (1, 4):
             self.give(t, plan.doses[i], int(plan.rows[i]))
         if plan.output_row[i] >= 0:
+            if evid != 0:  # a dose or reset row reports the state once what it starts at its time has run
+                while self.heap and self.heap[0][0] <= t:
+                    te, _, kind, payload, gen = heapq.heappop(self.heap)
+                    if gen == self.gen:
+                        self.implied(te, kind, payload)
             self.values[plan.output_row[i]] = self.advance(t, np.array([t]))[0]
+        for key, value in self.after(i):
+            self.params[key] = value
+            engine.set_value(self.rr, key, value)
+
+    def plain_output(self, i: int) -> bool:
+        """Step ``i`` only reads outputs (an observation or EVID 2 row setting nothing)."""
+        plan = self.plan
+        return (plan.output_row[i] >= 0 and plan.evids[i] in (0, 2) and not plan.settings[i]
+                and not self.after(i))
+
+    def after(self, i: int) -> tuple:
+        return self.plan.after[i] if self.plan.after else ()
 
     def implied(self, t: float, kind: str, payload) -> None:
         if kind == "bolus":
