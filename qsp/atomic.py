@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-__all__ = ["atomic_write", "atomic_path"]
+__all__ = ["atomic_write", "atomic_path", "json_text"]
 
 
 def _temporary_name(path: Path) -> Path:
@@ -108,3 +108,14 @@ def atomic_path(path: str | os.PathLike, *, fsync: bool = True) -> Iterator[str]
         else:
             _remove(tmp)
         raise
+
+
+def json_text(obj, path: str | os.PathLike | None = None) -> str:
+    """``obj`` as indented JSON text, also written whole to ``path`` when given."""
+    import json
+
+    text = json.dumps(obj, indent=1)
+    if path is not None:
+        with atomic_write(path) as fh:
+            fh.write(text)
+    return text

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .._ids import unknown_id
-from ..atomic import atomic_write
+from ..atomic import json_text
 from ..errors import InputError
 from .effects import KINDS, Effect, categorical, exponential, linear, parse_effect, power
 
@@ -216,11 +216,7 @@ class CovariateModel:
 
     def to_json(self, path: str | os.PathLike | None = None) -> str:
         """:meth:`to_dict` as JSON text, written whole to ``path`` when given."""
-        text = json.dumps(self.to_dict(), indent=1)
-        if path is not None:
-            with atomic_write(path) as fh:
-                fh.write(text)
-        return text
+        return json_text(self.to_dict(), path)
 
     def to_strings(self) -> list[str]:
         """The text form of every effect (what :meth:`parse` reads)."""

@@ -7,13 +7,12 @@ observations, observations without DV, doses of nothing, duplicated rows, time-v
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
 import pandas as pd
 
-from ..atomic import atomic_write
+from ..atomic import atomic_write, json_text
 from ..errors import InputError
 from .dataset import Dataset, _plain
 from .read import read_dataset
@@ -95,11 +94,7 @@ class DatasetReport:
 
     def to_json(self, path: str | os.PathLike | None = None) -> str:
         """Return :meth:`to_dict` as JSON text, also written to ``path`` when given."""
-        text = json.dumps(self.to_dict(), indent=1)
-        if path is not None:
-            with atomic_write(path) as fh:
-                fh.write(text)
-        return text
+        return json_text(self.to_dict(), path)
 
     def summary(self) -> str:
         """One line of counts."""

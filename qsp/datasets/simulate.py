@@ -6,6 +6,7 @@ import math
 import os
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ from .plan import OUTPUT_EVIDS, build_plans
 from .read import read_dataset
 from .result import DatasetSimulation
 
-__all__ = ["simulate_dataset"]
+__all__ = ["simulate_dataset", "prepare", "Prepared"]
 
 
 def simulate_dataset(model, data, outputs: str | Sequence[str] | None = None, *,
@@ -61,8 +62,65 @@ def simulate_dataset(model, data, outputs: str | Sequence[str] | None = None, *,
         ``.table``: the input rows in order with one column per output (NaN on other rows);
         ``.steady_state``: how each SS record converged; ``.failures``: subjects that failed.
     """
-    from ..arguments import check_tolerances
     from ..ensemble.backends import get_backend
+
+    prep = prepare(model, data, outputs, cmt_map=cmt_map, lag=lag, bioavailability=bioavailability,
+                   modelled_rate=modelled_rate, modelled_duration=modelled_duration, params=params,
+                   covariate_model=covariate_model, rtol=rtol, atol=atol, ss_tolerance=ss_tolerance, rows=rows,
+                   covariate_interpolation=covariate_interpolation, amount_unit=amount_unit,
+                   option_label=option_label)
+    table, outs, base, plans = prep.table, prep.outputs, prep.base, prep.plans
+    rtol, atol, ss_tol = prep.rtol, prep.atol, prep.ss_tolerance
+    from ..ensemble.job import sbml_key
+
+    sbml = _job_sbml(model)
+    job = DatasetJob(sbml, model.name, model.metadata, sbml_key(sbml), outs, tuple(base.items()), rtol, atol,
+                     ss_tol, max_steps)
+    backend_obj, owned = get_backend(backend)
+    size = chunk_size or max(1, min(64, math.ceil(len(plans) / (4 * (os.cpu_count() or 1)))))
+    chunks = (SubjectChunk(np.arange(a, min(a + size, len(plans))), plans[a:a + size])
+              for a in range(0, len(plans), size))
+    results = {}
+    stream = backend_obj.map(run_subjects, job, chunks)
+    try:
+        for res in stream:
+            for k, task in enumerate(res.task):
+                results[int(task)] = (res.status[k], res.message[k], res.values[k], res.steady[k])
+    finally:
+        close = getattr(stream, "close", None)
+        try:
+            if close is not None:
+                close()
+        finally:
+            if owned:
+                backend_obj.close()
+    sim = _assemble(table, plans, outs, results, model)
+    if len(sim.failures):
+        warnings.warn(f"{len(sim.failures)} of {len(plans)} subjects failed (their outputs are NaN); see the "
+                      "failures of the result", QSPWarning, stacklevel=2)
+    return sim
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A dataset checked against a model: its table, outputs, common overrides and per-subject plans."""
+
+    dataset: Dataset
+    table: pd.DataFrame
+    outputs: tuple[str, ...]
+    base: dict
+    plans: list
+    rtol: float
+    atol: float
+    ss_tolerance: float
+
+
+def prepare(model, data, outputs=None, *, cmt_map=None, lag=None, bioavailability=None, modelled_rate=None,
+            modelled_duration=None, params=None, covariate_model=None, rtol: float = 1e-8, atol: float = 1e-12,
+            ss_tolerance: float | None = None, rows: str = "observations", covariate_interpolation: str = "locf",
+            amount_unit: str | None = None, option_label=None) -> Prepared:
+    """Check ``data`` against ``model`` and build one plan per subject (the options of :func:`simulate_dataset`)."""
+    from ..arguments import check_tolerances
 
     ds = _as_dataset(data, cmt_map)
     _choice(rows, "rows", ("observations", "all"), option_label)
@@ -92,34 +150,7 @@ def simulate_dataset(model, data, outputs: str | Sequence[str] | None = None, *,
     plans = build_plans(table, first_line=ds.first_line, source_name=ds.source, options=options,
                         parameter_columns=by_column, default_species=default, per_row_parameters=per_row,
                         interpolation=covariate_interpolation, all_rows=rows == "all", amount_factor=factors)
-    from ..ensemble.job import sbml_key
-
-    sbml = _job_sbml(model)
-    job = DatasetJob(sbml, model.name, model.metadata, sbml_key(sbml), outs, tuple(base.items()), rtol, atol,
-                     ss_tol, max_steps)
-    backend_obj, owned = get_backend(backend)
-    size = chunk_size or max(1, min(64, math.ceil(len(plans) / (4 * (os.cpu_count() or 1)))))
-    chunks = (SubjectChunk(np.arange(a, min(a + size, len(plans))), plans[a:a + size])
-              for a in range(0, len(plans), size))
-    results = {}
-    stream = backend_obj.map(run_subjects, job, chunks)
-    try:
-        for res in stream:
-            for k, task in enumerate(res.task):
-                results[int(task)] = (res.status[k], res.message[k], res.values[k], res.steady[k])
-    finally:
-        close = getattr(stream, "close", None)
-        try:
-            if close is not None:
-                close()
-        finally:
-            if owned:
-                backend_obj.close()
-    sim = _assemble(table, plans, outs, results, model)
-    if len(sim.failures):
-        warnings.warn(f"{len(sim.failures)} of {len(plans)} subjects failed (their outputs are NaN); see the "
-                      "failures of the result", QSPWarning, stacklevel=2)
-    return sim
+    return Prepared(ds, table, outs, base, plans, rtol, atol, ss_tol)
 
 
 def _job_sbml(model) -> str:

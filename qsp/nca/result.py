@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from ..atomic import atomic_write
+from ..atomic import atomic_write, json_text
 from .terminal import TerminalFit
 
 __all__ = ["NCAResult", "parameter_units"]
@@ -122,11 +122,7 @@ class NCAResult:
 
     def to_json(self, path: str | os.PathLike | None = None) -> str:
         """Return :meth:`to_dict` as JSON text, also written to ``path`` when given."""
-        text = json.dumps(self.to_dict(), indent=1)
-        if path is not None:
-            with atomic_write(path) as fh:
-                fh.write(text)
-        return text
+        return json_text(self.to_dict(), path)
 
     def plot(self, subjects=None, ax=None):
         """Semi-log profiles with the chosen terminal regression (dashed) over its time range.
