@@ -62,7 +62,7 @@ def simulate_dataset(model, data, outputs: str | Sequence[str] | None = None, *,
         ``.table``: the input rows in order with one column per output (NaN on other rows);
         ``.steady_state``: how each SS record converged; ``.failures``: subjects that failed.
     """
-    from ..ensemble.backends import get_backend
+    from ..ensemble.backends import task_results
 
     prep = prepare(model, data, outputs, cmt_map=cmt_map, lag=lag, bioavailability=bioavailability,
                    modelled_rate=modelled_rate, modelled_duration=modelled_duration, params=params,
@@ -76,24 +76,14 @@ def simulate_dataset(model, data, outputs: str | Sequence[str] | None = None, *,
     sbml = _job_sbml(model)
     job = DatasetJob(sbml, model.name, model.metadata, sbml_key(sbml), outs, tuple(base.items()), rtol, atol,
                      ss_tol, max_steps)
-    backend_obj, owned = get_backend(backend)
     size = chunk_size or max(1, min(64, math.ceil(len(plans) / (4 * (os.cpu_count() or 1)))))
     chunks = (SubjectChunk(np.arange(a, min(a + size, len(plans))), plans[a:a + size])
               for a in range(0, len(plans), size))
     results = {}
-    stream = backend_obj.map(run_subjects, job, chunks)
-    try:
+    with task_results(backend, run_subjects, job, chunks) as stream:
         for res in stream:
             for k, task in enumerate(res.task):
                 results[int(task)] = (res.status[k], res.message[k], res.values[k], res.steady[k])
-    finally:
-        close = getattr(stream, "close", None)
-        try:
-            if close is not None:
-                close()
-        finally:
-            if owned:
-                backend_obj.close()
     sim = _assemble(table, plans, outs, results, model)
     if len(sim.failures):
         warnings.warn(f"{len(sim.failures)} of {len(plans)} subjects failed (their outputs are NaN); see the "

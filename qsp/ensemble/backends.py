@@ -306,3 +306,24 @@ def get_backend(backend) -> tuple[object, bool]:
     if not hasattr(backend, "map"):
         raise InputError(f"backend object {backend!r} has no map() method")
     return backend, False
+
+
+@contextlib.contextmanager
+def task_results(backend, fn, job, chunks: Iterable) -> Iterator[Iterator]:
+    """``fn(job, chunk)`` for every chunk on ``backend`` (a name or object), as results arrive.
+
+    On leaving the block (the loop finished, or an interrupt or error ended it early) the stream is
+    closed, which stops the backend's running work, and a backend made here is shut down.
+    """
+    backend_obj, owned = get_backend(backend)
+    stream = backend_obj.map(fn, job, chunks)
+    try:
+        yield stream
+    finally:
+        close = getattr(stream, "close", None)
+        try:
+            if close is not None:
+                close()
+        finally:
+            if owned:
+                backend_obj.close()
