@@ -121,3 +121,12 @@ def test_bad_specs_are_one_line(oral, theo):
         DatasetObjective(oral, theo, observe={"cp": "CP"}, estimate=ESTIMATE)
     with pytest.raises(qsp.UnknownIdError, match="KX"):
         DatasetObjective(oral, theo, observe={"DV": "CP"}, estimate=["KX=1:2"])
+
+
+def test_observations_matched_by_numeric_dvid(oral):
+    data = "ID,TIME,AMT,CMT,DV,DVID\n1,0,100,1,.,.\n1,1,.,2,0.9,1\n1,2,.,2,80,2\n"
+    ds = read_dataset(io.StringIO(data), cmt_map=CMT)
+    obj = DatasetObjective(oral, ds, observe={"1": "CP", 2: "central"}, estimate=["CL=0.4:40"], sigma={"add": 1})
+    assert list(obj.measurements["output"]) == ["CP", "central"]
+    with pytest.raises(qsp.InputError, match="DVID 2 have no model output"):
+        DatasetObjective(oral, ds, observe={"1": "CP"}, estimate=["CL=0.4:40"], sigma={"add": 1})

@@ -57,6 +57,15 @@ def parse_estimate(spec) -> tuple[str, float, float, str, float | None]:
     return str(pid), low, high, scale, nominal
 
 
+def _dvid_key(value) -> str:
+    """A DVID value as text, whole numbers without a decimal point (1.0 and '1' are both '1')."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value).strip()
+    return str(int(v)) if v.is_integer() else repr(v)
+
+
 def _on_scale(v: float, scale: str) -> float:
     return v if scale == "lin" else (math.log(v) if scale == "log" else math.log10(v))
 
@@ -159,10 +168,12 @@ class DatasetObjective(Objective):
         keep_ids = {p.subject for p in self.plans}
         obs = obs.loc[obs["ID"].map(lambda v: (int(v) if float(v).is_integer() else v) in keep_ids)]
         if "DVID" in obs.columns and set(observe) != {"DV"}:
-            unknown = sorted(set(map(str, obs["DVID"].dropna())) - set(map(str, observe)))
+            wanted = {_dvid_key(k): v for k, v in observe.items()}
+            keys = obs["DVID"].map(_dvid_key)
+            unknown = sorted(set(keys.dropna()) - set(wanted))
             if unknown:
                 raise InputError(f"observations with DVID {', '.join(unknown)} have no model output in observe")
-            output = obs["DVID"].astype(str).map({str(k): v for k, v in observe.items()})
+            output = keys.map(wanted)
         else:
             if set(observe) != {"DV"}:
                 raise InputError("the dataset has no DVID column: observe must be {'DV': output}")

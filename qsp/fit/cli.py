@@ -1,0 +1,231 @@
+"""``qsp fit PROBLEM.yaml`` (a PEtab problem) or ``qsp fit MODEL --data DATA`` (a pharmacometric dataset).
+
+Runs a multi-start fit and writes into ``--out``: ``summary.json``, ``starts.csv``, ``estimates.csv``,
+``waterfall.png``, ``parameters.png``, and ``fit.png`` with ``residuals.png`` when the objective
+simulates its measurements. The estimates are printed on standard output, one line of totals on
+standard error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+from ..errors import QSPError, QSPWarning
+from .optimizers import METHODS
+
+__all__ = ["register", "run_cli"]
+
+ERRORS = ("additive", "proportional", "combined")
+
+
+def _observe(text: str) -> tuple[str, str]:
+    key, eq, output = (s.strip() for s in text.partition("="))
+    if not eq or not key or not output:
+        raise argparse.ArgumentTypeError(f"expected DV=OUTPUT or DVID_VALUE=OUTPUT, got {text!r}")
+    return key, output
+
+
+def _sigma(text: str) -> tuple[str | None, float]:
+    from ..cli import _number
+
+    key, eq, value = (s.strip() for s in text.rpartition("=")) if "=" in text else ("", "", text.strip())
+    if eq and key not in ("add", "prop"):
+        raise argparse.ArgumentTypeError(f"a sigma is VALUE, add=VALUE or prop=VALUE, got {text!r}")
+    v = _number(value, "sigma")
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"sigma must be > 0, got {text!r}")
+    return key or None, v
+
+
+def register(subparsers) -> None:
+    """Add the ``fit`` subcommand."""
+    from ..cli import _key_value, _positive, allow_negative_values
+    from ..datasets.cli import add_read_options
+
+    f = subparsers.add_parser(
+        "fit", help="estimate parameters: multi-start fit of a PEtab problem or of a model to a dataset",
+        description="Multi-start fit of PROBLEM (a PEtab YAML file), or of MODEL to the observations of an "
+                    "event table (--data). Starts are drawn within the bounds and run in parallel with "
+                    "--backend; results go to --out.")
+    f.add_argument("problem", metavar="PROBLEM.yaml|MODEL",
+                   help="a PEtab problem (YAML), or with --data a model (shipped name or .xml/.ant file)")
+    f.add_argument("--starts", type=_positive(int), default=20, help="number of starts (default 20)")
+    f.add_argument("--seed", type=int, default=0, help="seed of the starts (default 0)")
+    f.add_argument("--method", choices=METHODS, default="lbfgsb",
+                   help="optimiser: lbfgsb (default), least_squares, nelder-mead or differential_evolution")
+    f.add_argument("--max-evals", type=_positive(int), metavar="N", help="objective evaluations per start")
+    f.add_argument("--start-at-nominal", action="store_true",
+                   help="also start from the nominal parameter values (start 0), besides the --starts drawn")
+    f.add_argument("--backend", choices=["serial", "processes", "dask"], default="serial",
+                   help="how starts are run (default serial)")
+    f.add_argument("--workers", type=_positive(int), help="number of local workers (processes or dask)")
+    f.add_argument("--out", required=True, metavar="DIR", help="directory for the results (created if needed)")
+    d = f.add_argument_group("fitting a model to a dataset (with --data)")
+    d.add_argument("--data", metavar="DATA", help="event table (CSV or Parquet): the observations to fit")
+    add_read_options(d)
+    d.add_argument("--observe", action="append", type=_observe, metavar="DV=OUTPUT",
+                   help="the model output DV measures; with a DVID column, DVID_VALUE=OUTPUT per type (repeatable)")
+    d.add_argument("--estimate", action="append", metavar="ID=LOW:HIGH[:SCALE][:NOMINAL]",
+                   help="an estimated parameter: linear bounds, scale log10 (default), log or lin, and a nominal "
+                        "value (repeatable)")
+    d.add_argument("--error", choices=ERRORS, default="additive",
+                   help="residual error model (default additive); its sigmas are estimated unless --sigma gives them")
+    d.add_argument("--sigma", action="append", type=_sigma, metavar="[add=|prop=]VALUE",
+                   help="a fixed residual error sigma (repeatable: add= and prop= for combined)")
+    d.add_argument("--param", action="append", type=_key_value, metavar="ID=VALUE", help="a fixed parameter value")
+    d.add_argument("--per-subject", action="store_true",
+                   help="fit each subject separately: one estimates row per subject")
+    f.set_defaults(handler=run_cli)
+    allow_negative_values(f)
+
+
+def _backend(args):
+    if args.backend == "serial":
+        if args.workers:
+            raise QSPError("--workers applies to --backend processes or dask")
+        return "serial"
+    from .. import ensemble
+
+    if args.backend == "dask":
+        return ensemble.DaskBackend(n_workers=args.workers)
+    return ensemble.ProcessBackend(args.workers)
+
+
+def _petab_objective(args):
+    for flag in ("observe", "estimate", "sigma", "param", "cmt", "covariate", "missing"):
+        if getattr(args, flag):
+            raise QSPError(f"--{flag} applies to a model fitted to a dataset (with --data)")
+    if args.per_subject:
+        raise QSPError("--per-subject applies to a model fitted to a dataset (with --data)")
+    if not str(args.problem).lower().endswith((".yaml", ".yml")):
+        raise QSPError(f"{args.problem!r} is not a PEtab problem (.yaml); to fit a model to a dataset, give --data")
+    try:
+        from .petab_problem import PetabObjective
+    except ModuleNotFoundError as exc:
+        if exc.name != "qsp.fit.petab_problem":
+            raise
+        raise QSPError("PEtab problems cannot be fitted: this installation of qsp lacks qsp.fit.petab_problem") \
+            from None
+    with warnings.catch_warnings():  # deprecations inside the PEtab library are not the user's to act on
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        return PetabObjective.from_yaml(args.problem)
+
+
+def _sigmas(args) -> dict | None:
+    out: dict = {}
+    for key, value in args.sigma or []:
+        if key is None:
+            if args.error == "combined":
+                raise QSPError("--error combined has two sigmas: give --sigma add=VALUE and/or --sigma prop=VALUE")
+            key = "add" if args.error == "additive" else "prop"
+        if key in out:
+            raise QSPError(f"--sigma {key} is given twice")
+        if (key == "add" and args.error == "proportional") or (key == "prop" and args.error == "additive"):
+            raise QSPError(f"--sigma {key}= does not apply to --error {args.error}")
+        out[key] = value
+    return out or None
+
+
+def _dataset_objective(args):
+    from ..cli import _load, _pairs
+    from ..datasets.cli import read_data
+    from .dataset_objective import DatasetObjective
+
+    if not args.observe:
+        raise QSPError("--data needs --observe DV=OUTPUT (the model output the DV column measures)")
+    if not args.estimate:
+        raise QSPError("--data needs at least one --estimate ID=LOW:HIGH")
+    observe: dict = {}
+    for key, output in args.observe:
+        if key in observe:
+            raise QSPError(f"--observe {key} is given twice")
+        observe[key] = output
+    model = _load(args.problem)
+    ds = read_data(args)
+    params = _pairs(args.param, "--param")
+    options = {"params": params} if params else {}
+    return DatasetObjective.from_options(model, ds, observe=observe, estimate=list(args.estimate),
+                                         error=args.error, sigma=_sigmas(args), per_subject=args.per_subject,
+                                         **options)
+
+
+def run_cli(args) -> int:
+    """Handle ``qsp fit``; returns the exit status."""
+    import matplotlib
+
+    from .multistart import FitError, fit
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise QSPError(f"--out {args.out!r} is a file; give a directory")
+    if args.data is None and args.per_subject:
+        raise QSPError("--per-subject applies to a model fitted to a dataset (with --data)")
+    backend = _backend(args)
+    options = dict(starts=args.starts, seed=args.seed, method=args.method, backend=backend,
+                   max_evals=args.max_evals, x0="nominal" if args.start_at_nominal else None)
+    matplotlib.use("Agg")
+    try:
+        objective = _dataset_objective(args) if args.data is not None else _petab_objective(args)
+        if isinstance(objective, dict):
+            results = {}
+            with warnings.catch_warnings():  # one line for all subjects below, not one per subject
+                warnings.simplefilter("ignore", QSPWarning)
+                for subject, obj in objective.items():
+                    try:
+                        results[subject] = fit(obj, **options)
+                    except FitError as exc:  # that subject's row says why
+                        results[subject] = exc.result
+            failed = [s for s, r in results.items() if r.n_failed]
+            if failed:
+                warnings.warn(f"{len(failed)} of {len(results)} subjects have failed starts; see the message "
+                              "column of starts.csv", QSPWarning, stacklevel=1)
+            summary = _write_subjects(results, out, args.method)
+        else:
+            summary = _write(fit(objective, **options), out)
+    finally:
+        if not isinstance(backend, str):
+            backend.close()
+    print(f"{summary['n_starts']} starts ({args.method}), {summary['n_failed']} failed, {summary['n_at_best']} at "
+          f"the best, best llh {summary['best_llh']:.6g}, {summary['wall_s']:.3g} s -> {out}", file=sys.stderr)
+    return 0
+
+
+def _write_json(data: dict, path: Path) -> None:
+    from ..atomic import atomic_write
+
+    with atomic_write(path) as fh:
+        fh.write(json.dumps(data, indent=1))
+
+
+def _write(res, out: Path) -> dict:
+    from ..datasets.cli import save_figure
+
+    res.to_csv(out)
+    summary = res.summary()
+    _write_json(summary, out / "summary.json")
+    save_figure(res.plot_waterfall().figure, str(out / "waterfall.png"))
+    save_figure(res.plot_parameters().figure, str(out / "parameters.png"))
+    if res.can_simulate:
+        save_figure(res.plot_fit(), str(out / "fit.png"))
+        save_figure(res.plot_residuals(), str(out / "residuals.png"))
+    _print_estimates(res.estimates)
+    return summary
+
+
+def _write_subjects(results: dict, out: Path, method: str) -> dict:
+    """One fit per subject: starts and estimates tables with a subject column, plots of all subjects."""
+    from .subjects import write_subjects
+
+    return write_subjects(results, out, method, _print_estimates)
+
+
+def _print_estimates(table) -> None:
+    import pandas as pd
+
+    with pd.option_context("display.width", 160, "display.max_columns", 30, "display.max_rows", 500):
+        sys.stdout.write(table.to_string(index=False, float_format=lambda x: f"{x:.6g}") + "\n")
