@@ -196,7 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
 #: defines ``register(subparsers)``, adding parsers with ``set_defaults(handler=function(args) -> exit code)``.
 ANALYSIS_COMMANDS = {"qsp.ensemble.cli": ("ensemble",), "qsp.sensitivity.cli": ("gsa",),
                      "qsp.synergy.cli": ("synergy",), "qsp.vpop.cli": ("vpop",),
-                     "qsp.datasets.cli": ("dataset",), "qsp.nca.cli": ("nca",)}
+                     "qsp.datasets.cli": ("dataset",), "qsp.nca.cli": ("nca",), "qsp.fit.cli": ("fit",),
+                     "qsp.fit.uncertainty_cli": ("profile", "sample"), "qsp.fit.petab_cli": ("petab",)}
 
 
 def _register(module: str, commands, sub) -> None:

@@ -6,17 +6,20 @@ Every analysis here works on an :class:`~qsp.fit.objective.Objective`: the negat
 so starts, profiles and chains run as ensemble tasks on any backend.
 """
 
+from . import noise
 from .bands import PredictionBand, model_prediction_band, prediction_band
 from .dataset_objective import DatasetObjective
 from .fisher import fisher_intervals
 from .multistart import FitError, fit
 from .objective import Objective, ParameterSpace
+from .petab_export import export_petab
+from .petab_problem import PetabObjective
 from .profile import profile
 from .profile_result import ProfileResult
 from .result import FitResult
 from .sample import sample
 from .sample_result import SampleResult
 
-__all__ = ["Objective", "ParameterSpace", "DatasetObjective", "fit", "FitResult", "FitError", "profile",
+__all__ = ["Objective", "ParameterSpace", "DatasetObjective", "PetabObjective", "export_petab", "noise", "fit", "FitResult", "FitError", "profile",
            "ProfileResult", "fisher_intervals", "sample", "SampleResult", "prediction_band",
            "model_prediction_band", "PredictionBand"]
