@@ -347,13 +347,18 @@ def initial_assignment_inputs(doc: libsbml.SBMLDocument) -> set[str]:
     """Ids whose initial value other initial values are computed from.
 
     These are the symbols read by initial assignments, directly or through
-    assignment rules, and the compartments of species given by initial
-    concentration when such species feed an initial assignment.
+    assignment rules, the compartments of species given by initial
+    concentration when such species feed an initial assignment, and the
+    compartments of species whose initial *concentration* an initial
+    assignment sets (their amount is that value times the compartment size).
     """
     model = doc.getModel()
     inputs: set[str] = set()
     for ia in model.getListOfInitialAssignments():
         inputs |= ids_read(model, ia.getMath())
+        target = model.getSpecies(ia.getSymbol())
+        if target is not None and not target.getHasOnlySubstanceUnits():
+            inputs.add(target.getCompartment())
     for sid in list(inputs):
         s = model.getSpecies(sid)
         if s is not None:

@@ -119,3 +119,9 @@ def test_refused_override_on_the_regenerating_path_is_one_clear_error():
     m._ia_plan = None  # as for math qsp cannot evaluate
     with pytest.raises(qsp.InputError, match="cannot override 'y'"):
         m.simulate(1, points=2, outputs=["Q"], params={"y": 5.0})
+
+
+def test_resized_compartment_keeps_a_concentration_set_by_an_initial_assignment():
+    m = qsp.Model.from_antimony("compartment c = 1\nspecies A in c\nA0 = 2\nA = A0\nJ: A -> ; 0*A\n")
+    res = m.simulate(times=[0, 1], outputs=["[A]", "A"], params={"c": 3})
+    assert res["[A]"][0] == pytest.approx(2.0) and res["A"][0] == pytest.approx(6.0)
