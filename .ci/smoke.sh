@@ -21,7 +21,7 @@ cd "$WORK"   # nothing of the source tree is importable from here
 export MPLBACKEND=Agg
 
 python - <<'PY'
-import qsp, qsp.ensemble, qsp.sensitivity, qsp.synergy, qsp.vpop, qsp.datasets, qsp.events, qsp.nca, qsp.covariates
+import qsp, qsp.ensemble, qsp.sensitivity, qsp.synergy, qsp.vpop, qsp.datasets, qsp.events, qsp.nca, qsp.covariates, qsp.fit
 import os
 assert "site-packages" in qsp.__file__, qsp.__file__
 print("smoke: imported qsp", qsp.__version__, "from", os.path.dirname(qsp.__file__))
@@ -29,7 +29,7 @@ PY
 
 test "$(qsp --version)" = "qsp $(python -c 'import qsp; print(qsp.__version__)')"
 help="$(qsp --help)"
-for cmd in simulate validate info models ensemble gsa synergy vpop dataset nca; do
+for cmd in simulate validate info models ensemble gsa synergy vpop dataset nca petab fit profile sample; do
   grep -qE "^ +$cmd " <<<"$help" || { echo "smoke: 'qsp --help' does not list '$cmd'"; echo "$help"; exit 1; }
 done
 echo "smoke: qsp --help lists every subcommand"
@@ -62,6 +62,14 @@ import pandas as pd
 df = pd.read_csv('sim.csv')
 assert len(df) == 4 and df['CP'].notna().sum() == 2, df
 print('smoke: a dataset simulated (SS 1 and ADDL) on the processes backend')"
+printf 'ID,TIME,AMT,CMT,DV\n1,0,100,1,.\n1,1,.,2,3.6\n1,4,.,2,3.9\n1,8,.,2,3.3\n1,24,.,2,1.3\n' > obs.csv
+qsp fit pk.ant --data obs.csv --cmt 1=depot --cmt 2=central --observe DV=CP --estimate CL=0.1:10 \
+    --estimate V=2:200 --error additive --starts 2 --backend processes --workers 2 --out fit > /dev/null
+python -c "
+import json
+s = json.load(open('fit/summary.json'))
+assert s['n_starts'] == 2 and s['n_failed'] == 0, s
+print('smoke: qsp fit on a dataset, best llh', round(s['best_llh'], 3))"
 
 set +e
 qsp simulate missing.xml > out.txt 2> err.txt
