@@ -16,7 +16,7 @@ def test_calibration_walkthrough(tmp_path):
         import calibration_theophylline as example
     finally:
         sys.path.pop(0)
-    s = example.main([str(tmp_path), "--starts", "4", "--samples", "600", "--backend", "processes"])
+    s = example.main([str(tmp_path), "--starts", "3", "--samples", "300", "--backend", "processes"])
     assert round(s["best_llh"], 3) == -229.375
     est = s["estimates"]
     assert (round(est["KA"], 2), round(est["CL"], 2), round(est["V"], 1), round(est["sigma_add"], 2)) == \
