@@ -24,12 +24,14 @@ test: $(STAMP)
 
 conformance: $(STAMP)
 	MPLBACKEND=Agg $(PY) -m qsp.conformance ../shared/sbml-test-suite/cases --out out/conformance.csv
+	MPLBACKEND=Agg $(PY) -m pytest -q -m slow tests
 
 bench: $(STAMP)
 	$(PY) benchmarks/overhead.py
 	$(PY) benchmarks/ensemble.py
 	$(PY) benchmarks/dataset.py
 	$(PY) benchmarks/info.py
+	$(PY) benchmarks/fit.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -197,7 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
 ANALYSIS_COMMANDS = {"qsp.ensemble.cli": ("ensemble",), "qsp.sensitivity.cli": ("gsa",),
                      "qsp.synergy.cli": ("synergy",), "qsp.vpop.cli": ("vpop",),
                      "qsp.datasets.cli": ("dataset",), "qsp.nca.cli": ("nca",), "qsp.fit.cli": ("fit",),
-                     "qsp.fit.uncertainty_cli": ("profile", "sample"), "qsp.fit.petab_cli": ("petab",)}
+                     "qsp.fit.uncertainty_cli": ("profile", "sample"), "qsp.fit.petab_cli": ("petab",),
+                     "qsp.nlme.cli": ("nlme",)}
 
 
 def _register(module: str, commands, sub) -> None:

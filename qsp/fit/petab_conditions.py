@@ -207,14 +207,25 @@ class ConditionRunner:
         self.rtol, self.atol, self.ss_tolerance = rtol, atol, ss_tolerance
         self.n_rows = sum(g.n_rows for g in groups)
 
-    def run(self, model, pool: np.ndarray) -> np.ndarray:
-        """The stacked outputs of every group (rows as :func:`groups_of` numbers them)."""
-        out = np.empty((self.n_rows, len(self.selections)))
+    def run(self, model, pool: np.ndarray, which=None) -> np.ndarray:
+        """The stacked outputs of every group (rows as :func:`groups_of` numbers them); with ``which``
+        (group indices), of those groups only (the other rows are NaN)."""
+        out = np.full((self.n_rows, len(self.selections)), np.nan)
         states: dict[str, np.ndarray] = {}
         with engine.quiet():
-            for g in self.groups:
+            for i in range(len(self.groups)) if which is None else which:
+                g = self.groups[i]
                 out[g.offset:g.offset + g.n_rows] = self._group(model, g, pool, states)
         return out
+
+    def inputs(self, g: Group) -> set[int]:
+        """The pool entries that the simulation of group ``g`` reads (its conditions' settings)."""
+        used: set[int] = set()
+        for cid in (g.sim, g.preeq):
+            if cid is not None:
+                c = self.conditions[cid]
+                used.update(c.params.index.tolist(), c.species.index.tolist())
+        return used
 
     def _group(self, model, g: Group, pool: np.ndarray, states: dict) -> np.ndarray:
         sim = self.conditions[g.sim]

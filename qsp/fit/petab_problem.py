@@ -4,8 +4,10 @@
 condition pair of the measurement table once per evaluation on the model's warm libRoadRunner
 instance (:mod:`qsp.fit.petab_conditions`), evaluates the observable and noise formulas over all
 rows at once (:mod:`qsp.fit.petab_observables`) and sums PEtab's noise model terms
-(:mod:`qsp.fit.noise`). It is picklable: a worker rebuilds the compiled model on first use, once per
-distinct SBML text (a per-process cache, as the ensemble workers keep).
+(:mod:`qsp.fit.noise`). Its gradient (and the Jacobian of its residuals) is exact through those
+formulas and uses finite differences of the simulations only (:mod:`qsp.fit.petab_gradient`). It is
+picklable: a worker rebuilds the compiled model on first use, once per distinct SBML text (a
+per-process cache, as the ensemble workers keep).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from . import noise
 from .objective import Objective, ParameterSpace, to_scale
 from .petab_breakpoints import find_breakpoints
 from .petab_conditions import STEADY_STATE_TOLERANCE, ConditionRunner, conditions_of, groups_of
+from .petab_derivatives import PetabDerivatives
+from .petab_gradient import FormulaDerivatives, Sensitivities
 from .petab_observables import bind_rows, observables_of
 from .petab_parameters import Pool, parameter_table
 from .petab_read import PetabTables, read_problem, tables_of
@@ -47,7 +51,7 @@ def _model_for(sbml: str, name: str, location: str | None):
     return model
 
 
-class PetabObjective(Objective):
+class PetabObjective(PetabDerivatives, Objective):
     """The negative log-likelihood of a PEtab v1 problem (plus its objective priors, if it has any).
 
     Build one with :meth:`from_yaml` (or :meth:`from_tables` from a ``petab.v1.Problem``).
@@ -62,13 +66,25 @@ class PetabObjective(Objective):
         Rows of the measurement table.
     name : str
         The problem's name (its YAML file's stem).
+    differences : str
+        How :meth:`gradient` and :meth:`jacobian` differentiate the simulations: ``"forward"`` (one
+        simulation per parameter that a simulation reads) or ``"central"`` (two, more accurate).
+    noise_residuals : bool
+        Whether :meth:`residuals` adds one residual per measurement for estimated noise scales
+        (:meth:`with_noise_residuals`).
     """
 
     def __init__(self, tables: PetabTables, *, rtol: float = 1e-8, atol: float = 1e-12,
-                 ss_tolerance: float = STEADY_STATE_TOLERANCE):
+                 ss_tolerance: float = STEADY_STATE_TOLERANCE, differences: str = "forward",
+                 gradient_step: float | None = None):
         self.name = tables.name
         self._tables = tables
         self.rtol, self.atol = float(rtol), float(atol)
+        if differences not in ("forward", "central"):
+            raise InputError(f"differences must be 'forward' or 'central'; got {differences!r}")
+        if gradient_step is not None and not (isinstance(gradient_step, (int, float)) and 0 < gradient_step < 1):
+            raise InputError(f"gradient_step must be a number in (0, 1); got {gradient_step!r}")
+        self.differences, self.gradient_step = differences, gradient_step
         model = _model_for(tables.sbml, tables.name, tables.location)
         self._table = parameter_table(tables.parameter_df)
         self.space: ParameterSpace = self._table.space
@@ -108,17 +124,27 @@ class PetabObjective(Objective):
             self._by_distribution[o.distribution] = np.sort(np.concatenate([rows, o.rows]))
         self._sigma_fixed = all(_sigma_fixed(o, self._table.estimated) for o in self._observables.values())
         self._model = model
+        self._formula_derivatives = {o.id: (FormulaDerivatives.of(o.formula), FormulaDerivatives.of(o.noise))
+                                     for o in self._observables.values()}
+        self._sensitivities = Sensitivities.of(self._runner, self._table.estimated)
+        self._estimated_at = {int(p): j for j, p in enumerate(self._table.estimated)}
+        self._last: tuple | None = None
+        self._noise_offset: float | None = None
         #: The message of the last evaluation that failed (``nllh`` returns inf then).
         self.last_error: str | None = None
+        #: Simulations of condition groups run so far (evaluations and differences).
+        self.n_simulations = 0
 
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_yaml(cls, path: str | os.PathLike, **options) -> PetabObjective:
         """Read and check (``petab.lint``) the PEtab v1 problem whose YAML file is ``path``.
 
-        ``options``: ``rtol``, ``atol`` (CVODE tolerances, default 1e-8 and 1e-12) and
-        ``ss_tolerance`` (the steady-state criterion of pre-equilibrations, see
-        :func:`qsp.fit.petab_conditions.steady_state`).
+        ``options``: ``rtol``, ``atol`` (CVODE tolerances, default 1e-8 and 1e-12), ``ss_tolerance``
+        (the steady-state criterion of pre-equilibrations, see
+        :func:`qsp.fit.petab_conditions.steady_state`), ``differences`` (``"forward"`` or
+        ``"central"``) and ``gradient_step`` (the finite-difference step, default ``sqrt(rtol)``; see
+        :func:`qsp.fit.petab_gradient.steps`).
         """
         return cls(read_problem(path), **options)
 
@@ -142,6 +168,7 @@ class PetabObjective(Objective):
     def __getstate__(self):
         state = dict(self.__dict__)
         state["_model"] = None
+        state["_last"] = None
         return state
 
     def _compiled(self):
@@ -160,10 +187,24 @@ class PetabObjective(Objective):
                              f"{x.shape}")
         return x
 
+    def _simulated(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The pool and the stacked simulation outputs at ``x`` (the last ones are kept; raises on a failed
+        simulation)."""
+        last = self._last
+        if last is not None and np.array_equal(last[0], x):
+            return last[1], last[2]
+        pool = self._pool.values(self._base, x)
+        self.n_simulations += len(self._runner.groups)
+        sim = self._runner.run(self._compiled(), pool)
+        self._last = (x.copy(), pool, sim)
+        return pool, sim
+
+    def _run_groups(self, pool: np.ndarray, groups) -> np.ndarray:
+        return self._runner.run(self._compiled(), pool, groups)
+
     def _evaluate(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Simulated observables and noise scales, per measurement row (raises on a failed simulation)."""
-        pool = self._pool.values(self._base, x)
-        sim = self._runner.run(self._compiled(), pool)
+        pool, sim = self._simulated(x)
         q = sim[self._rows]
         y = np.empty(self.n_measurements)
         s = np.empty(self.n_measurements)
@@ -232,33 +273,6 @@ class PetabObjective(Objective):
             terms[rows] = noise.chi2_terms(self._measured[rows], y[rows], s[rows], dist)
         return terms
 
-    def residuals(self, x: np.ndarray) -> np.ndarray | None:
-        """Weighted residuals ``(t(m) - t(y)) / sigma``, one per measurement, when the problem is a sum of
-        squares: every noise model normal (lin, log or log10), noise scales that depend neither on an
-        estimated parameter nor on the simulation, and no priors (else None). Then ``0.5 * sum(r**2)``
-        plus a constant is :meth:`nllh`. Where a simulation fails, every residual is inf."""
-        if not self.least_squares:
-            return None
-        try:
-            y, s = self._evaluate(self._x(x))
-        except SimulationError as exc:
-            self.last_error = str(exc)
-            return np.full(self.n_measurements, np.inf)
-        r = self._residuals(y, s)
-        return np.where(np.isnan(r), np.inf, r)
-
-    @property
-    def least_squares(self) -> bool:
-        """Whether :meth:`residuals` gives residuals (the problem is a weighted sum of squares)."""
-        return (self._sigma_fixed and not self.with_prior
-                and all(d.endswith("normal") for d in self._by_distribution))
-
-    def _residuals(self, y, s) -> np.ndarray:
-        r = np.empty(self.n_measurements)
-        for dist, rows in self._by_distribution.items():
-            r[rows] = noise.residuals(self._measured[rows], y[rows], s[rows], dist)
-        return r
-
     def simulate(self, x: np.ndarray | None = None) -> pd.DataFrame:
         """The measurement table at ``x`` (None: nominal) with ``simulation`` (the observables, untransformed)
         after ``measurement``, then ``sigma`` (noise scale, on the transformed scale) and ``residual``
@@ -318,6 +332,7 @@ class PetabObjective(Objective):
         out._tables.parameter_df = pdf
         out._base = self._base.copy()
         out._base[:len(ids)] = table.nominal
+        out._last, out._noise_offset = None, None
         return out
 
     def to_petab(self, directory: str | os.PathLike, x: np.ndarray | None = None) -> str:
