@@ -21,7 +21,7 @@ cd "$WORK"   # nothing of the source tree is importable from here
 export MPLBACKEND=Agg
 
 python - <<'PY'
-import qsp, qsp.ensemble, qsp.sensitivity, qsp.synergy, qsp.vpop, qsp.datasets, qsp.events, qsp.nca, qsp.covariates, qsp.fit
+import qsp, qsp.ensemble, qsp.sensitivity, qsp.synergy, qsp.vpop, qsp.datasets, qsp.events, qsp.nca, qsp.covariates, qsp.fit, qsp.nlme
 import os
 assert "site-packages" in qsp.__file__, qsp.__file__
 print("smoke: imported qsp", qsp.__version__, "from", os.path.dirname(qsp.__file__))
@@ -29,7 +29,7 @@ PY
 
 test "$(qsp --version)" = "qsp $(python -c 'import qsp; print(qsp.__version__)')"
 help="$(qsp --help)"
-for cmd in simulate validate info models ensemble gsa synergy vpop dataset nca petab fit profile sample; do
+for cmd in simulate validate info models ensemble gsa synergy vpop dataset nca petab fit profile sample nlme; do
   grep -qE "^ +$cmd " <<<"$help" || { echo "smoke: 'qsp --help' does not list '$cmd'"; echo "$help"; exit 1; }
 done
 echo "smoke: qsp --help lists every subcommand"
@@ -70,6 +70,40 @@ import json
 s = json.load(open('fit/summary.json'))
 assert s['n_starts'] == 2 and s['n_failed'] == 0, s
 print('smoke: qsp fit on a dataset, best llh', round(s['best_llh'], 3))"
+
+python - <<'PY'
+import numpy as np
+rng = np.random.default_rng(0)
+rows = ["ID,TIME,EVID,AMT,CMT,DV"]
+for i in range(1, 9):
+    cl, v = 1.1 * np.exp(0.3 * rng.standard_normal()), 20.0
+    rows.append(f"{i},0,1,100,1,.")
+    for t in (0.5, 1, 2, 4, 8, 12, 24):
+        ka, k = 1.5, cl / v
+        cp = 100 / v * ka / (ka - k) * (np.exp(-k * t) - np.exp(-ka * t))
+        rows.append(f"{i},{t},0,.,2,{cp * (1 + 0.1 * rng.standard_normal()):.4f}")
+open("pop.csv", "w").write("\n".join(rows) + "\n")
+open("pop.toml", "w").write("""observe = { DV = "CP" }
+cmt = { 1 = "depot", 2 = "central" }
+error = "proportional"
+[parameters.CL]
+initial = 2.0
+random = true
+[parameters.V]
+initial = 15.0
+[parameters.KA]
+initial = 1.0
+""")
+PY
+qsp nlme pk.ant pop.csv --spec pop.toml --seed 1 --iterations 10,10 --is-samples 20 --vpc 0 \
+    --backend processes --workers 2 --out nlme > /dev/null
+python -c "
+import json, pandas as pd
+s = json.load(open('nlme/summary.json'))
+est = pd.read_csv('nlme/estimates.csv')
+assert s['n_subjects'] == 8 and s['n_observations'] == 56, s
+assert list(est.columns) == ['parameter', 'estimate', 'se', 'rse_pct', 'kind'], est
+print('smoke: qsp nlme on 8 subjects, llh', round(s['llh'], 2))"
 
 set +e
 qsp simulate missing.xml > out.txt 2> err.txt
