@@ -8,7 +8,6 @@ standard error.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import warnings
@@ -19,32 +18,11 @@ from .optimizers import METHODS
 
 __all__ = ["register", "run_cli"]
 
-ERRORS = ("additive", "proportional", "combined")
-
-
-def _observe(text: str) -> tuple[str, str]:
-    key, eq, output = (s.strip() for s in text.partition("="))
-    if not eq or not key or not output:
-        raise argparse.ArgumentTypeError(f"expected DV=OUTPUT or DVID_VALUE=OUTPUT, got {text!r}")
-    return key, output
-
-
-def _sigma(text: str) -> tuple[str | None, float]:
-    from ..cli import _number
-
-    key, eq, value = (s.strip() for s in text.rpartition("=")) if "=" in text else ("", "", text.strip())
-    if eq and key not in ("add", "prop"):
-        raise argparse.ArgumentTypeError(f"a sigma is VALUE, add=VALUE or prop=VALUE, got {text!r}")
-    v = _number(value, "sigma")
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"sigma must be > 0, got {text!r}")
-    return key or None, v
-
 
 def register(subparsers) -> None:
     """Add the ``fit`` subcommand."""
-    from ..cli import _key_value, _positive, allow_negative_values
-    from ..datasets.cli import add_read_options
+    from ..cli import _positive, allow_negative_values
+    from .dataset_cli_options import add_dataset_options
 
     f = subparsers.add_parser(
         "fit", help="estimate parameters: multi-start fit of a PEtab problem or of a model to a dataset",
@@ -64,19 +42,7 @@ def register(subparsers) -> None:
                    help="how starts are run (default serial)")
     f.add_argument("--workers", type=_positive(int), help="number of local workers (processes or dask)")
     f.add_argument("--out", required=True, metavar="DIR", help="directory for the results (created if needed)")
-    d = f.add_argument_group("fitting a model to a dataset (with --data)")
-    d.add_argument("--data", metavar="DATA", help="event table (CSV or Parquet): the observations to fit")
-    add_read_options(d)
-    d.add_argument("--observe", action="append", type=_observe, metavar="DV=OUTPUT",
-                   help="the model output DV measures; with a DVID column, DVID_VALUE=OUTPUT per type (repeatable)")
-    d.add_argument("--estimate", action="append", metavar="ID=LOW:HIGH[:SCALE][:NOMINAL]",
-                   help="an estimated parameter: linear bounds, scale log10 (default), log or lin, and a nominal "
-                        "value (repeatable)")
-    d.add_argument("--error", choices=ERRORS, default="additive",
-                   help="residual error model (default additive); its sigmas are estimated unless --sigma gives them")
-    d.add_argument("--sigma", action="append", type=_sigma, metavar="[add=|prop=]VALUE",
-                   help="a fixed residual error sigma (repeatable: add= and prop= for combined)")
-    d.add_argument("--param", action="append", type=_key_value, metavar="ID=VALUE", help="a fixed parameter value")
+    d = add_dataset_options(f)
     d.add_argument("--per-subject", action="store_true",
                    help="fit each subject separately: one estimates row per subject")
     f.set_defaults(handler=run_cli)
@@ -96,9 +62,9 @@ def _backend(args):
 
 
 def _petab_objective(args):
-    for flag in ("observe", "estimate", "sigma", "param", "cmt", "covariate", "missing"):
-        if getattr(args, flag):
-            raise QSPError(f"--{flag} applies to a model fitted to a dataset (with --data)")
+    from .dataset_cli_options import refuse_dataset_flags
+
+    refuse_dataset_flags(args)
     if args.per_subject:
         raise QSPError("--per-subject applies to a model fitted to a dataset (with --data)")
     if not str(args.problem).lower().endswith((".yaml", ".yml")):
@@ -116,42 +82,10 @@ def _petab_objective(args):
         return PetabObjective.from_yaml(args.problem)
 
 
-def _sigmas(args) -> dict | None:
-    out: dict = {}
-    for key, value in args.sigma or []:
-        if key is None:
-            if args.error == "combined":
-                raise QSPError("--error combined has two sigmas: give --sigma add=VALUE and/or --sigma prop=VALUE")
-            key = "add" if args.error == "additive" else "prop"
-        if key in out:
-            raise QSPError(f"--sigma {key} is given twice")
-        if (key == "add" and args.error == "proportional") or (key == "prop" and args.error == "additive"):
-            raise QSPError(f"--sigma {key}= does not apply to --error {args.error}")
-        out[key] = value
-    return out or None
-
-
 def _dataset_objective(args):
-    from ..cli import _load, _pairs
-    from ..datasets.cli import read_data
-    from .dataset_objective import DatasetObjective
+    from .dataset_cli_options import dataset_objective
 
-    if not args.observe:
-        raise QSPError("--data needs --observe DV=OUTPUT (the model output the DV column measures)")
-    if not args.estimate:
-        raise QSPError("--data needs at least one --estimate ID=LOW:HIGH")
-    observe: dict = {}
-    for key, output in args.observe:
-        if key in observe:
-            raise QSPError(f"--observe {key} is given twice")
-        observe[key] = output
-    model = _load(args.problem)
-    ds = read_data(args)
-    params = _pairs(args.param, "--param")
-    options = {"params": params} if params else {}
-    return DatasetObjective.from_options(model, ds, observe=observe, estimate=list(args.estimate),
-                                         error=args.error, sigma=_sigmas(args), per_subject=args.per_subject,
-                                         **options)
+    return dataset_objective(args, args.problem, per_subject=args.per_subject)
 
 
 def run_cli(args) -> int:

@@ -267,6 +267,15 @@ class DatasetObjective(Objective):
             out["residual"] = (out["measurement"] - y) / sigma
         return out
 
+    def to_petab(self, directory, x: np.ndarray | None = None, *, censored: str = "refuse") -> str:
+        """Write this problem as PEtab v1 files in ``directory`` (each subject a condition, its doses SBML
+        events; see :mod:`qsp.fit.dataset_export`), with the estimated parameters' nominal values from
+        ``x`` (None: nominal), checked with ``petab.lint``. Returns the YAML path. What PEtab v1 cannot
+        express exactly is a :class:`qsp.InputError`; censored rows too, unless ``censored="drop"``."""
+        from .dataset_export import export_dataset
+
+        return export_dataset(self, directory, x, censored=censored)
+
     def __getstate__(self):
         state = dict(self.__dict__)
         state["_model"] = None  # rebuilt in the worker (compiled once per worker, as for ensembles)

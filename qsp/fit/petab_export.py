@@ -17,9 +17,13 @@ __all__ = ["export_petab", "write_problem"]
 
 
 def export_petab(objective, directory: str | os.PathLike, x: np.ndarray | None = None) -> str:
-    """Write ``objective`` (a :class:`~qsp.fit.petab_problem.PetabObjective`) as a PEtab v1 problem in
-    ``directory``, with the estimated parameters' nominal values from ``x`` (on their scales; None: as
-    they are). Returns the path of the YAML file."""
+    """Write ``objective`` (a :class:`~qsp.fit.petab_problem.PetabObjective`, or a
+    :class:`~qsp.fit.dataset_objective.DatasetObjective`: each subject a condition, its doses SBML
+    events, see :mod:`qsp.fit.dataset_export`) as a PEtab v1 problem in ``directory``, with the
+    estimated parameters' nominal values from ``x`` (on their scales; None: as they are). Returns the
+    path of the YAML file."""
+    if not hasattr(objective, "to_petab"):
+        raise InputError(f"{type(objective).__name__} cannot be written as a PEtab problem (it has no to_petab)")
     return objective.to_petab(directory, x)
 
 

@@ -1,4 +1,5 @@
-"""``qsp profile PROBLEM.yaml`` and ``qsp sample PROBLEM.yaml``: uncertainty of a fitted PEtab problem.
+"""``qsp profile`` and ``qsp sample``: uncertainty of a fitted PEtab problem (``PROBLEM.yaml``) or of a
+model fitted to a dataset (``MODEL --data DATA`` with the dataset options of ``qsp fit``).
 
 Both start from an estimate: ``--from DIR`` reads ``DIR/estimates.csv`` as ``qsp fit`` writes it (the
 ``estimate`` column, on the parameter scale), and ``--x ID=VALUE`` sets (or overrides) a parameter's
@@ -29,7 +30,10 @@ SAMPLE_PRINTED = ("parameter", "scale", "mean", "sd", "q2.5", "q50", "q97.5", "r
 def _common(p, what: str) -> None:
     from ..cli import _key_value, _positive
 
-    p.add_argument("problem", metavar="PROBLEM.yaml", help="a PEtab problem (YAML)")
+    from .dataset_cli_options import add_dataset_options
+
+    p.add_argument("problem", metavar="PROBLEM.yaml|MODEL",
+                   help="a PEtab problem (YAML), or with --data a model (shipped name or .xml/.ant file)")
     p.add_argument("--from", dest="from_dir", metavar="DIR",
                    help="a 'qsp fit' output directory: start from the estimates in DIR/estimates.csv")
     p.add_argument("--x", action="append", type=_key_value, metavar="ID=VALUE",
@@ -40,6 +44,7 @@ def _common(p, what: str) -> None:
     p.add_argument("--workers", type=_positive(int), metavar="N",
                    help="number of local workers (processes or dask)")
     p.add_argument("--out", required=True, metavar="DIR", help="directory for the results (created if needed)")
+    add_dataset_options(p, title="a model fitted to a dataset (with --data; the options of 'qsp fit')")
 
 
 def register(subparsers) -> None:
@@ -47,8 +52,9 @@ def register(subparsers) -> None:
     from ..cli import _positive, allow_negative_values
 
     p = subparsers.add_parser(
-        "profile", help="profile likelihoods and confidence intervals of a fitted PEtab problem",
-        description="Profile likelihood of each estimated parameter of PROBLEM from an estimate (--from a "
+        "profile", help="profile likelihoods and confidence intervals of a fitted PEtab problem or dataset fit",
+        description="Profile likelihood of each estimated parameter of PROBLEM (or of MODEL fitted to --data) "
+                    "from an estimate (--from a "
                     "'qsp fit' directory, or --x): stepped towards each bound, the others re-optimised, until "
                     "the likelihood ratio passes the chi-square threshold. One task per parameter.")
     _common(p, "profiles (one task per parameter)")
@@ -60,8 +66,9 @@ def register(subparsers) -> None:
     p.set_defaults(handler=run_profile)
     allow_negative_values(p)
     s = subparsers.add_parser(
-        "sample", help="posterior sampling (adaptive Metropolis) of a fitted PEtab problem",
-        description="Adaptive Metropolis chains on the parameter scale within the bounds, started from an "
+        "sample", help="posterior sampling (adaptive Metropolis) of a fitted PEtab problem or dataset fit",
+        description="Adaptive Metropolis chains on the parameter scale within the bounds (of PROBLEM, or of "
+                    "MODEL fitted to --data), started from an "
                     "estimate (--from a 'qsp fit' directory, or --x). One task per chain. Without priors in "
                     "the problem the prior is uniform within the bounds.")
     _common(s, "chains (one task per chain)")
@@ -88,10 +95,17 @@ def _backend(args):
 
 
 def _objective(args):
-    if not str(args.problem).lower().endswith((".yaml", ".yml")):
-        raise QSPError(f"{args.problem!r} is not a PEtab problem (.yaml)")
+    from .dataset_cli_options import dataset_objective, refuse_dataset_flags
+
+    if args.data is None:
+        refuse_dataset_flags(args)
+        if not str(args.problem).lower().endswith((".yaml", ".yml")):
+            raise QSPError(f"{args.problem!r} is not a PEtab problem (.yaml); for a model fitted to a dataset, give "
+                           "--data")
     if not args.from_dir and not args.x:
         raise QSPError("give the estimate to start from: --from DIR (a 'qsp fit' output directory) or --x ID=VALUE")
+    if args.data is not None:
+        return dataset_objective(args, args.problem)
     try:
         from .petab_problem import PetabObjective
     except ModuleNotFoundError as exc:
