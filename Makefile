@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/dataset.py
 	$(PY) benchmarks/info.py
 	$(PY) benchmarks/fit.py
+	$(PY) benchmarks/nlme.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -60,6 +60,8 @@ def test_writes_estimates_summary_ebes_and_plots(tmp_path, capfd):
     (["--spec", "missing.toml"], "does not exist"),
     (["--spec", "SPEC", "--vpc", "1"], "--vpc"),
     (["--spec", "SPEC", "--iterations", "10"], "K1,K2"),
+    (["--spec", "SPEC", "--uncertainty", "2"], "--vpop"),
+    (["--spec", "SPEC", "--vpop", "3", "--uncertainty", "4"], "at most --vpop"),
 ])
 def test_errors_are_one_line(tmp_path, capfd, args, needle):
     spec = tmp_path / "theo.toml"
@@ -68,6 +70,24 @@ def test_errors_are_one_line(tmp_path, capfd, args, needle):
     rc, err = run_cli(capfd, "nlme", MODEL, DATA / "theo_sd.csv", *args, "--out", tmp_path / "o")
     assert rc != 0
     assert needle in one_line(err)
+
+
+def test_writes_virtual_populations(tmp_path, capfd):
+    spec = tmp_path / "theo.toml"
+    spec.write_text(SPEC)
+    out = tmp_path / "out"
+    rc, err = run_cli(capfd, "nlme", MODEL, DATA / "theo_sd.csv", "--spec", spec, "--seed", 3, "--iterations", "6,3",
+                      "--is-samples", 10, "--vpc", 0, "--vpop", 40, "--uncertainty", 4, "--out", out)
+    assert rc == 0, err
+    assert not (out / "vpc.csv").exists()
+    vp, vu = pd.read_csv(out / "vpop.csv"), pd.read_csv(out / "vpop_uncertainty.csv")
+    assert list(vp.columns) == list(vu.columns) == ["KA", "CL", "V"] and len(vp) == len(vu) == 40
+    assert (vp > 0).all().all() and not vp.equals(vu)
+    rc, err = run_cli(capfd, "ensemble", MODEL, "--samples", out / "vpop.csv", "--dose", "target=depot,amount=320",
+                      "--metric", "cmax:CP", "--t-end", 24, "--points", 49, "--backend", "serial", "--quiet",
+                      "--out", tmp_path / "e.parquet", "--csv", tmp_path / "e.csv")
+    assert rc == 0, err
+    assert (pd.read_csv(tmp_path / "e.csv")["status"] == "ok").sum() == 40
 
 
 def test_estimated_parameter_in_a_dataset_column_is_refused(tmp_path, capfd):

@@ -7,6 +7,7 @@
 See docs/nlme.md.
 """
 
+from .compare import TrialComparison, compare_trials, population_bounds
 from .diagnostics import VPCResult, gof, npde, vpc
 from .result import NLMEResult
 from .saem import NLMEError, Settings, saem
@@ -14,4 +15,4 @@ from .spec import Parameter, PopulationModel, read_spec
 from .vpop import virtual_population
 
 __all__ = ["Parameter", "PopulationModel", "read_spec", "saem", "Settings", "NLMEResult", "NLMEError", "vpc",
-           "VPCResult", "gof", "npde", "virtual_population"]
+           "VPCResult", "gof", "npde", "virtual_population", "population_bounds", "compare_trials", "TrialComparison"]

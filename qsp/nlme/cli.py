@@ -2,7 +2,10 @@
 
 Writes into ``--out``: ``estimates.csv`` (parameter, estimate, se, rse_pct, kind), ``summary.json``,
 ``ebes.csv``, ``trace.csv``, ``gof.csv``, ``convergence.png``, ``gof.png``, ``etas.png``,
-``individual.png`` and, unless ``--vpc 0``, ``vpc.csv``, ``vpc.png`` and ``pcvpc.png``. The estimates
+``individual.png`` and, unless ``--vpc 0``, ``vpc.csv``, ``vpc.png`` and ``pcvpc.png``; with ``--vpop N``,
+``vpop.csv``: N virtual subjects drawn from the fitted population (for ``qsp ensemble --samples`` or
+``qsp vpop simulate --vps``), and with ``--uncertainty DRAWS`` ``vpop_uncertainty.csv`` (typical values
+drawn from their linearised sampling distribution, once per group). The estimates
 are printed on standard output, one line of totals on standard error.
 """
 
@@ -49,6 +52,11 @@ def register(subparsers) -> None:
                    help="importance-sampling draws per subject for the log-likelihood (default 300)")
     p.add_argument("--vpc", type=int, default=100, metavar="N",
                    help="replicates of the design for the VPC (default 100; 0: no VPC)")
+    p.add_argument("--vpop", type=_positive(int), metavar="N",
+                   help="also write vpop.csv: N virtual subjects drawn from the fitted population")
+    p.add_argument("--uncertainty", type=_positive(int), metavar="DRAWS",
+                   help="with --vpop: also write vpop_uncertainty.csv, the typical values drawn from their sampling "
+                        "distribution once per group (DRAWS groups)")
     p.add_argument("--backend", choices=["serial", "processes", "dask"], default="serial",
                    help="where the subjects' simulations run (default serial)")
     p.add_argument("--workers", type=_positive(int), help="number of local workers (processes or dask)")
@@ -86,6 +94,10 @@ def run_cli(args) -> int:
         raise QSPError(f"--vpc must be 0 (no VPC) or at least 2 replicates; got {args.vpc}")
     if args.seed is not None and args.seed < 0:
         raise QSPError(f"--seed must be >= 0; got {args.seed}")
+    if args.uncertainty and not args.vpop:
+        raise QSPError("--uncertainty applies to --vpop N")
+    if args.uncertainty and args.uncertainty > args.vpop:
+        raise QSPError(f"--uncertainty {args.uncertainty}: at most --vpop ({args.vpop}) groups")
     matplotlib.use("Agg")
     pop = PopulationModel.from_toml(args.spec)
     model = _load(args.model)
@@ -113,6 +125,16 @@ def run_cli(args) -> int:
         save_figure(check.plot().figure, str(out / "vpc.png"))
         corrected = vpc(fit, prediction_corrected=True, replicates=check.simulated)
         save_figure(corrected.plot().figure, str(out / "pcvpc.png"))
+    if args.vpop:
+        from .vpop import virtual_population
+
+        vp = virtual_population(fit, args.vpop, seed=fit.settings.seed)
+        with atomic_write(out / "vpop.csv") as fh:
+            vp.to_csv(fh, index=False)
+        if args.uncertainty:
+            vu = virtual_population(fit, args.vpop, seed=fit.settings.seed, uncertainty=True, draws=args.uncertainty)
+            with atomic_write(out / "vpop_uncertainty.csv") as fh:
+                vu.to_csv(fh, index=False)
     _print(fit.estimates)
     print(f"{fit.n_subjects} subjects, {fit.n_observations} observations, llh {fit.llh:.6g}, "
           f"{fit.n_simulations} simulations, {fit.wall_s:.3g} s -> {out}", file=sys.stderr)

@@ -104,6 +104,24 @@ def _baseline(table: pd.DataFrame, ids: list, pop: PopulationModel) -> pd.DataFr
     return pd.DataFrame(rows, columns=cols, index=pd.Index(ids, name="ID"))
 
 
+def _warn_slow_parameters(model, pop: PopulationModel) -> None:
+    """Warn when an estimated parameter is read by an initial assignment that qsp cannot evaluate itself
+    (e.g. the initial value of a rate-rule variable): libRoadRunner then regenerates the model at every
+    simulation, tens of times slower."""
+    import warnings
+
+    from ..errors import QSPWarning
+
+    inputs = getattr(model, "_ia_inputs", None) or set()
+    if getattr(model, "_ia_plan", None) is not None:
+        return
+    slow = [n for n in pop.names if n in inputs]
+    if slow:
+        warnings.warn(f"estimated parameter(s) {', '.join(slow)} set initial values through initial assignments "
+                      f"that libRoadRunner evaluates by regenerating model {model.name!r}: every simulation of the fit "
+                      "will be tens of times slower", QSPWarning, stacklevel=3)
+
+
 def build_problem(model, data, pop: PopulationModel, *, kernels=(2, 2, 2), cmt_map=None, max_steps=None,
                   **options) -> Problem:
     """Check ``data`` and ``pop`` against ``model``; ``options`` are dataset-simulation options (``lag``,
@@ -113,6 +131,7 @@ def build_problem(model, data, pop: PopulationModel, *, kernels=(2, 2, 2), cmt_m
     from ..fit.dataset_objective import DatasetObjective
 
     cmt_map = cmt_map if cmt_map is not None else pop.cmt
+    _warn_slow_parameters(model, pop)
     ds = _dataset(data, pop, cmt_map)
     if pop.covariates is not None:
         pop.covariates.check(model)
