@@ -182,7 +182,9 @@ class _Symbols:
         self.others = {c.getId() for c in model.getListOfCompartments()} | \
             {p.getId() for p in model.getListOfParameters()}
         self.model = model
-        self.rule_variables = {r.getVariable() for r in model.getListOfRules()}
+        # an initial assignment to a rate-rule variable sets its starting value (valid SBML); one to an
+        # assignment-rule variable is not, and is left to libRoadRunner
+        self.assigned = {r.getVariable() for r in model.getListOfRules() if r.isAssignment()}
 
     def selector(self, sid: str) -> str:
         s = self.species.get(sid)
@@ -235,7 +237,7 @@ def compile_plan(doc: libsbml.SBMLDocument, compartment_species: dict[str, list[
     try:
         for ia in model.getListOfInitialAssignments():
             target = ia.getSymbol()
-            if target in symbols.rule_variables or target not in symbols.species and target not in symbols.others:
+            if target in symbols.assigned or target not in symbols.species and target not in symbols.others:
                 return None
             pending[target] = (symbols.selector(target), compiler.compile(ia.getMath()), symbols.reads(ia.getMath()))
     except _Unsupported:

@@ -125,3 +125,25 @@ def test_resized_compartment_keeps_a_concentration_set_by_an_initial_assignment(
     m = qsp.Model.from_antimony("compartment c = 1\nspecies A in c\nA0 = 2\nA = A0\nJ: A -> ; 0*A\n")
     res = m.simulate(times=[0, 1], outputs=["[A]", "A"], params={"c": 3})
     assert res["[A]"][0] == pytest.approx(2.0) and res["A"][0] == pytest.approx(6.0)
+
+
+RATE_RULE = """
+model growth
+  x1_0 = 50
+  lambda = 0.1
+  x1' = lambda * x1
+  x1 = x1_0 * 2
+  w := x1 / 10
+end
+"""
+
+
+@pytest.mark.parametrize("params", [{"x1_0": 80.0}, {"x1_0": 20.0, "lambda": 0.2}])
+def test_initial_assignment_to_a_rate_rule_variable_without_regenerating(params):
+    fast, slow = _pair(RATE_RULE)
+    a = fast.simulate(10, points=11, outputs=["x1", "w"], params=params)
+    b = slow.simulate(10, points=11, outputs=["x1", "w"], params=params)
+    np.testing.assert_allclose(a["x1"], b["x1"], rtol=1e-10)
+    lam = params.get("lambda", 0.1)
+    np.testing.assert_allclose(a["x1"], 2 * params["x1_0"] * np.exp(lam * np.linspace(0, 10, 11)), rtol=1e-4)
+    np.testing.assert_allclose(a["w"], a["x1"] / 10, rtol=1e-12)
