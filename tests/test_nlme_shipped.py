@@ -172,12 +172,24 @@ def test_recovery_full():
     check(fit, 0.15, typical_rel=0.075, omega_rel=0.25, sigma_rel=0.10)
 
 
-def test_estimating_an_initial_volume_read_by_a_rate_rule_warns():
-    """x1_0 sets x1, a rate-rule variable, by an initial assignment: every simulation regenerates the model."""
+def test_estimating_an_initial_volume_read_by_a_rate_rule():
+    """x1_0 sets x1, a rate-rule variable, by an initial assignment that qsp evaluates itself: no warning.
+    Where an initial assignment cannot be evaluated that way (here forced), every simulation would
+    regenerate the model, and the fit warns."""
+    import warnings
+
     from qsp.errors import QSPWarning
     from qsp.nlme.problem import build_problem
 
     events, _ = study(3, 0.1)
     spec = {**POPULATION, "parameters": {**POPULATION["parameters"], "x1_0": {"initial": 40.0, "random": True}}}
+    data, pop = read_dataset(events, cmt_map={1: "A1"}), PopulationModel.from_dict(spec)
+    model = MODEL()
+    assert model._ia_plan is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", QSPWarning)
+        build_problem(model, data, pop, **OPTIONS)
+    slow = MODEL()
+    slow._ia_plan = None
     with pytest.warns(QSPWarning, match="x1_0"):
-        build_problem(MODEL(), read_dataset(events, cmt_map={1: "A1"}), PopulationModel.from_dict(spec), **OPTIONS)
+        build_problem(slow, data, pop, **OPTIONS)
