@@ -6,12 +6,16 @@ starts=N, seed=S, method=M, backend=B)`` from N Latin-hypercube starts within th
 scale). ``lbfgsb`` uses the objective's gradient (exact through the observable and noise formulas,
 finite differences of the simulations: ``--differences``); ``least_squares`` runs scipy's
 trust-region reflective method on the residuals with the objective's Jacobian, adding one residual
-per measurement for estimated noise parameters (``PetabObjective.with_noise_residuals``).
+per measurement for estimated noise parameters (``PetabObjective.with_noise_residuals``); ``fides``
+runs fides' trust-region method with the objective's Fisher information as its Hessian
+(``--hessian-update fim``, the default; ``hybrid``: BFGS after 20 iterations; ``bfgs``). ``--rtol``
+sets the integration tolerance (and with it the finite-difference step).
 
 Reported per problem: the starts used, how many reached the nominal log-likelihood (the collection's
 README) minus ``--tol``, the best log-likelihood and its difference to the nominal one, the fit's wall
 time, the wall time per start reaching it, the median seconds of one start, and the gradient
-evaluations. A markdown table on stdout; ``--json`` writes the rows too.
+evaluations; the JSON rows add the reaching starts, the statuses and the optimisers' exit messages.
+A markdown table on stdout; ``--json`` writes the rows too.
 
 ``--gradients`` measures the gradient instead, at a point near the nominal one (each log-scale
 parameter moved by 0.1 of a decade times a standard normal draw; 0.03 or 0.01, or the nominal point
@@ -22,7 +26,7 @@ integrated at ``rtol`` 1e-12 (1e-10 where that fails): the largest error relativ
 component, and the largest relative error of the components above 1 % of it.
 
 Run: ``python benchmarks/fit_benchmarks.py [--problems Boehm_JProteomeRes2014,Crauste_CellSystems2017]
-[--starts 20] [--seed 0] [--method lbfgsb] [--backend processes] [--workers N] [--json out.json]
+[--starts 20] [--seed 0] [--method fides] [--backend processes] [--workers N] [--json out.json]
 [--gradients]``
 """
 
@@ -51,13 +55,17 @@ NOMINAL = {
 
 
 def fit_problem(name: str, *, starts: int, seed: int, method: str, backend, differences: str,
-                tol: float = 0.1, max_evals: int | None = None) -> dict:
+                tol: float = 0.1, max_evals: int | None = None, rtol: float | None = None,
+                hessian_update: str = "fim") -> dict:
     """One multi-start fit of problem ``name``; its row of the table."""
     from qsp.fit import fit
     from qsp.fit.petab_problem import PetabObjective
 
-    obj = PetabObjective.from_yaml(PETAB / name / f"{name}.yaml", differences=differences)
+    kw = {} if rtol is None else {"rtol": rtol, "atol": rtol * 1e-4}
+    obj = PetabObjective.from_yaml(PETAB / name / f"{name}.yaml", differences=differences, **kw)
     options = {}
+    if method == "fides" and hessian_update != "fim":
+        options = {"hessian_update": hessian_update}
     if method == "least_squares":
         obj = obj if obj.least_squares else obj.with_noise_residuals()
         options = {"jac": obj.jacobian}
@@ -69,13 +77,18 @@ def fit_problem(name: str, *, starts: int, seed: int, method: str, backend, diff
     llh = -table["nllh"].to_numpy(dtype=float)
     nominal = NOMINAL[name]
     reached = int(np.sum(llh >= nominal - tol))
-    return {"problem": name, "method": method, "differences": differences, "starts": len(table),
+    return {"problem": name, "method": method + ("" if method != "fides" or hessian_update == "fim"
+                                                  else f" ({hessian_update})"),
+            "differences": differences, "rtol": rtol, "seed": seed, "starts": len(table),
+            "reached_starts": sorted(int(i) for i in table["start"][llh >= nominal - tol]),
             "failed": int(res.n_failed), "reached": reached, "best_llh": float(res.best_llh),
             "nominal_llh": nominal, "best_minus_nominal": float(res.best_llh - nominal),
             "wall_s": float(res.wall_s), "s_per_reached": float(res.wall_s / reached) if reached else None,
             "median_start_s": float(table["seconds"].median()), "gradients": int(table["n_grad"].sum()),
             "statuses": {str(k): int(v) for k, v in table["status"].value_counts().items()},
-            "evaluations": int(table["n_evals"].sum()), "n_parameters": len(obj.space)}
+            "evaluations": int(table["n_evals"].sum()), "n_parameters": len(obj.space),
+            "exits": {str(k): int(v) for k, v in table["optimizer_message"].astype(str).str[:60]
+                      .value_counts().items()}}
 
 
 def _differences(fn, x: np.ndarray, h: float) -> np.ndarray:
@@ -147,14 +160,15 @@ def gradient_markdown(rows: list[dict]) -> str:
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ["| problem | d | method | starts | reached nominal - 0.1 | best llh | nominal llh | best - nominal "
-             "| wall s | s per reached start | median s per start |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| problem | d | method | starts (seed) | reached nominal - 0.1 | best llh | nominal llh | best - nominal "
+             "| wall s | s per reached start | median s per start | gradients |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         per = f"{r['s_per_reached']:.1f}" if r["s_per_reached"] is not None else "-"
-        lines.append(f"| {r['problem']} | {r['n_parameters']} | {r['method']} | {r['starts']} | {r['reached']} | "
-                     f"{r['best_llh']:.3f} | {r['nominal_llh']:.3f} | {r['best_minus_nominal']:+.3f} | "
-                     f"{r['wall_s']:.0f} | {per} | {r['median_start_s']:.1f} |")
+        lines.append(f"| {r['problem']} | {r['n_parameters']} | {r['method']} | {r['starts']} ({r['seed']}) | "
+                     f"{r['reached']} | {r['best_llh']:.3f} | {r['nominal_llh']:.3f} | "
+                     f"{r['best_minus_nominal']:+.3f} | {r['wall_s']:.0f} | {per} | {r['median_start_s']:.1f} | "
+                     f"{r['gradients']} |")
     return "\n".join(lines)
 
 
@@ -163,7 +177,10 @@ def main(argv=None) -> list[dict]:
     ap.add_argument("--problems", default=",".join(NOMINAL), help="comma-separated problem names")
     ap.add_argument("--starts", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--method", default="lbfgsb", choices=["lbfgsb", "least_squares"])
+    ap.add_argument("--method", default="lbfgsb", choices=["lbfgsb", "least_squares", "fides"])
+    ap.add_argument("--hessian-update", default="fim", choices=["fim", "hybrid", "bfgs"],
+                    help="fides' Hessian: the Fisher information, or BFGS (after 20 iterations: hybrid)")
+    ap.add_argument("--rtol", type=float, default=None, help="integration tolerance (default: the objective's)")
     ap.add_argument("--differences", default="forward", choices=["forward", "central"])
     ap.add_argument("--backend", default="processes", choices=["serial", "processes"])
     ap.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
@@ -196,7 +213,8 @@ def main(argv=None) -> list[dict]:
     for name in names:
         t0 = time.perf_counter()
         row = fit_problem(name, starts=args.starts, seed=args.seed, method=args.method, backend=backend,
-                          differences=args.differences, tol=args.tol, max_evals=args.max_evals)
+                          differences=args.differences, tol=args.tol, max_evals=args.max_evals,
+                          rtol=args.rtol, hessian_update=args.hessian_update)
         rows.append(row)
         print(f"{name}: {row['reached']}/{row['starts']} reached, best {row['best_llh']:.3f} "
               f"({row['best_minus_nominal']:+.3f}), {time.perf_counter() - t0:.0f} s", flush=True)

@@ -1,5 +1,6 @@
 """Derivatives of PEtab objectives (gradient, residual Jacobian, noise residuals) against differences of
-the objective itself, and multi-start fits of PEtab benchmark problems from random starts reaching the
+the objective itself, their Fisher information against the Gauss-Newton matrix and the analytic expected
+one, fides fits, and multi-start fits of PEtab benchmark problems from random starts reaching the
 log-likelihood at the published optimum (within 0.1). The fits of the costlier problems are marked slow
 (``make conformance`` runs them)."""
 
@@ -9,6 +10,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from qsp.fit import fit
@@ -121,6 +123,93 @@ def test_failed_simulation_gives_a_nan_gradient(tmp_path):
     assert np.isnan(obj.gradient(obj.space.nominal)).all() and "steady state" in obj.last_error
 
 
+# ---------------------------------------------------------------------- Fisher information
+def _fixed_noise_problem(tmp_path) -> Path:
+    """Turnover with a lin-normal and a log-normal observable, fixed noise scales: a plain sum of squares."""
+    times = [0.0, 1.0, 2.0, 5.0, 10.0]
+    return write_problem(
+        tmp_path, TURNOVER, {"conditionId": ["base"]},
+        {"observableId": ["linR"] * 5 + ["logR"] * 5, "simulationConditionId": ["base"] * 10, "time": times * 2,
+         "measurement": [1.2, 2.4, 3.0, 3.7, 4.1, 0.9, 2.2, 3.1, 3.9, 4.0]},
+        {"observableId": ["linR", "logR"], "observableFormula": ["R", "scale * R"], "noiseFormula": ["0.3", "0.2"],
+         "observableTransformation": ["lin", "log"], "noiseDistribution": ["normal", "normal"]},
+        _params(["ksyn", "kdeg", "scale"], [2, 0.5, 1.1], [1, 1, 1]))
+
+
+def test_fisher_information_is_the_gauss_newton_matrix_of_the_residuals(tmp_path):
+    """Fixed noise scales: the Fisher information is ``J^T J`` of the weighted residuals, exactly (the same
+    simulation derivatives), and the value and gradient that come with it are ``nllh`` and ``gradient``."""
+    obj = PetabObjective.from_yaml(_fixed_noise_problem(tmp_path))
+    assert obj.least_squares
+    for x in (obj.space.nominal, obj.point({"ksyn": 2.7, "kdeg": 0.3, "scale": 0.8})):
+        f, g, h = obj.fisher_information_terms(x)
+        jac = obj.jacobian(x)
+        np.testing.assert_allclose(h, jac.T @ jac, rtol=1e-12, atol=1e-12 * np.abs(h).max())
+        np.testing.assert_allclose(obj.fisher_information(x), h, rtol=1e-12)
+        assert f == pytest.approx(obj.nllh(x), rel=1e-12)
+        np.testing.assert_allclose(g, obj.gradient(x), rtol=1e-12)
+        assert np.all(np.linalg.eigvalsh(h) > 0)
+
+
+@pytest.mark.parametrize("distribution,k", [("normal", 2.0), ("laplace", 1.0)])
+def test_fisher_information_with_an_estimated_noise_scale(tmp_path, distribution, k):
+    """``y = scale`` (no simulation) with log-transformed noise of estimated scale ``sd``, both on log10
+    scales, n measurements: the expected Fisher information is ``n ln(10)^2 diag(1 / sd^2, k)`` (k = 2 for
+    normal, 1 for Laplace noise), and the prior's curvature adds to it."""
+    n = 4
+    path = write_problem(
+        tmp_path, TURNOVER, {"conditionId": ["base"]},
+        {"observableId": ["o"] * n, "simulationConditionId": ["base"] * n, "time": [1.0, 2.0, 3.0, 4.0],
+         "measurement": [1.9, 2.3, 2.0, 2.6]},
+        {"observableId": ["o"], "observableFormula": ["scale"], "noiseFormula": ["sd"],
+         "observableTransformation": ["log"], "noiseDistribution": [distribution]},
+        _params(["ksyn", "kdeg", "scale", "sd"], [2, 0.5, 2.2, 0.15], [0, 0, 1, 1]))
+    obj = PetabObjective.from_yaml(path)
+    x = obj.point({"scale": 1.7, "sd": 0.3})
+    ln10 = math.log(10.0)
+    np.testing.assert_allclose(obj.fisher_information(x), n * ln10 ** 2 * np.diag([1 / 0.3 ** 2, k]), rtol=1e-10)
+    np.testing.assert_allclose(obj.fisher_information_terms(x)[1], _differences(obj.nllh, x), rtol=1e-6)
+
+    prior = write_problem(tmp_path / "prior", TURNOVER, *[pd.read_csv(path.parent / f"{t}.tsv", sep="\t")
+                                                          for t in ("conditions", "measurements", "observables")],
+                          {**_params(["ksyn", "kdeg", "scale", "sd"], [2, 0.5, 2.2, 0.15], [0, 0, 1, 1]),
+                           "objectivePriorType": ["", "", "parameterScaleNormal", ""],
+                           "objectivePriorParameters": ["", "", "0;0.5", ""]})
+    with_prior = PetabObjective.from_yaml(prior)
+    f, g, h = with_prior.fisher_information_terms(x)
+    np.testing.assert_allclose(h - obj.fisher_information(x), np.diag([1 / 0.5 ** 2, 0.0]), atol=1e-5)
+    assert f == pytest.approx(with_prior.nllh(x), rel=1e-12)
+    np.testing.assert_allclose(g, _differences(with_prior.nllh, x), rtol=1e-6)
+
+
+def test_fides_fits_and_falls_back_to_bfgs_without_a_fisher_information(tmp_path):
+    """fides with the Fisher information reaches the least-squares optimum; an objective without one (the
+    base class's methods only) runs with BFGS; options pass through (``maxiter``), and a bad Hessian update
+    is refused."""
+    from qsp.errors import InputError
+    from qsp.fit.objective import Objective
+
+    obj = PetabObjective.from_yaml(_fixed_noise_problem(tmp_path))
+    ls = fit(obj, starts=3, seed=0, method="least_squares", options={"jac": obj.jacobian})
+    res = fit(obj, starts=3, seed=0, method="fides")
+    assert res.n_failed == 0 and res.best_llh == pytest.approx(ls.best_llh, abs=1e-5)
+    assert (res.starts["status"] == "converged").all() and (res.starts["n_grad"] > 0).all()
+
+    class Plain(Objective):
+        def __init__(self, inner):
+            self.inner, self.space = inner, inner.space
+
+        def nllh(self, x):
+            return self.inner.nllh(x)
+
+    plain = fit(Plain(obj), starts=2, seed=0, method="fides")
+    assert plain.best_llh == pytest.approx(ls.best_llh, abs=1e-3)
+    short = fit(obj, starts=2, seed=0, method="fides", options={"maxiter": 2})
+    assert (short.starts["status"] == "stopped").all() and (short.starts["n_grad"] <= 3).all()
+    with pytest.raises(InputError, match="hessian_update"):
+        fit(obj, starts=1, method="fides", options={"hessian_update": "newton"})
+
+
 # ---------------------------------------------------------------------- benchmark fits
 #: llh at the nominal parameters (AMICI's values, the collection's README).
 NOMINAL = {
@@ -134,64 +223,63 @@ NOMINAL = {
 }
 
 
-def _benchmark(name: str) -> PetabObjective:
+def _benchmark(name: str, **options) -> PetabObjective:
     path = BENCH / name / f"{name}.yaml"
     if not path.is_file():
         pytest.skip(f"PEtab benchmark problem not found at {path}")
-    return PetabObjective.from_yaml(path)
+    return PetabObjective.from_yaml(path, **options)
 
 
-def _fit(name: str, starts: int, seed: int, method: str = "lbfgsb", backend="processes"):
-    obj = _benchmark(name)
-    options = {}
+def _fit(name: str, starts: int, seed: int, method: str = "fides", backend="processes", options=None,
+         **objective_options):
+    obj = _benchmark(name, **objective_options)
+    options = dict(options or {})
     if method == "least_squares":
         obj = obj if obj.least_squares else obj.with_noise_residuals()
-        options = {"jac": obj.jacobian}
-    return fit(obj, starts=starts, seed=seed, method=method, backend=backend, options=options)
+        options["jac"] = obj.jacobian
+    if backend != "processes":
+        return fit(obj, starts=starts, seed=seed, method=method, backend=backend, options=options)
+    from qsp.ensemble.backends import ProcessBackend
+
+    workers = ProcessBackend(2)  # as measured: two fresh worker processes, shut down after the fit
+    try:
+        return fit(obj, starts=starts, seed=seed, method=method, backend=workers, options=options)
+    finally:
+        workers.close()
 
 
 def _reached(res, name: str, tol: float = 0.1) -> int:
     return int(np.sum(-res.starts["nllh"].to_numpy(dtype=float) >= NOMINAL[name] - tol))
 
 
-def test_boehm_fit_from_random_starts_reaches_the_optimum():
-    """L-BFGS-B from 30 Latin-hypercube starts over the nine decades-wide log10 ranges: about one start in
-    twenty reaches the published optimum (the others stop in local optima, e.g. llh -147.5 and -249.7);
-    with seed 1, two do. About 25 s on two cores."""
+def test_boehm_fides_fit_from_random_starts_reaches_the_optimum():
+    """fides with the Fisher information from 40 Latin-hypercube starts over the nine decades-wide log10
+    ranges (seed 0, two worker processes): 7 reached the published optimum when measured; at least 3 must
+    (the count moves by a few with the order in which a process runs the starts). About 10 s."""
     name = "Boehm_JProteomeRes2014"
-    res = _fit(name, starts=30, seed=1)
+    res = _fit(name, starts=40, seed=0)
     assert res.n_failed == 0
-    assert res.best_llh >= NOMINAL[name] - 0.1
-    assert _reached(res, name) >= 2
-    assert res.best_llh <= NOMINAL[name] + 0.1  # the published fit is the optimum
+    assert _reached(res, name) >= 3
+    assert NOMINAL[name] - 0.1 <= res.best_llh <= NOMINAL[name] + 0.1  # the published fit is the optimum
 
 
-def _around_nominal(obj: PetabObjective, n: int, seed: int, spread: float) -> np.ndarray:
-    """``n`` points drawn uniformly within ``spread`` (parameter-scale units) of the nominal point, in the bounds."""
-    sp = obj.space
-    u = np.random.default_rng(seed).uniform(-spread, spread, (n, len(sp)))
-    return np.clip(sp.nominal + u, sp.lower, sp.upper)
-
-
-@pytest.mark.slow
-def test_boehm_least_squares_fit_from_random_starts():
-    """Trust-region least squares with the noise residuals and the objective's Jacobian: 2 of 20 starts."""
-    name = "Boehm_JProteomeRes2014"
-    res = _fit(name, starts=20, seed=0, method="least_squares")
-    assert res.best_llh >= NOMINAL[name] - 0.1 and _reached(res, name) >= 2
-
-
-#: (problem, starts, spread in decades around the nominal point) of the local convergence checks.
-LOCAL = [("Crauste_CellSystems2017", 4, 0.1), ("Elowitz_Nature2000", 4, 0.3), ("Fujita_SciSignal2010", 4, 0.3),
-         ("Brannmark_JBC2010", 4, 0.3), ("Fiedler_BMCSystBiol2016", 4, 0.3), ("Zheng_PNAS2012", 4, 0.3)]
+#: The benchmark campaign (docs/fit.md, "Benchmark fits"): (problem, method, options, objective options,
+#: starts, seed, starts required to reach the nominal llh - 0.1). Measured (two worker processes): Zheng 3
+#: of 4, Fiedler 1 of 2, Fujita 1 of 80, Crauste 1 of 100 (least squares with the noise residuals).
+CAMPAIGN = [
+    ("Zheng_PNAS2012", "fides", {}, {}, 4, 0, 2),
+    ("Fiedler_BMCSystBiol2016", "fides", {}, {}, 2, 0, 1),
+    ("Fujita_SciSignal2010", "fides", {}, {}, 80, 1, 1),
+    ("Crauste_CellSystems2017", "least_squares", {}, {}, 100, 0, 1),
+]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name,starts,spread", LOCAL, ids=[c[0] for c in LOCAL])
-def test_fit_from_starts_near_the_optimum(name, starts, spread):
-    """From random starts within ``spread`` decades of the published optimum, L-BFGS-B with the objective's
-    gradient gets back to it (the global search of the full bounds needs many more starts:
-    ``benchmarks/fit_benchmarks.py``)."""
-    obj = _benchmark(name)
-    res = fit(obj, starts=0, x0=_around_nominal(obj, starts, 0, spread), backend="processes")
+@pytest.mark.parametrize("name,method,options,objective_options,starts,seed,reached", CAMPAIGN,
+                         ids=[c[0] for c in CAMPAIGN])
+def test_benchmark_fit_from_random_starts(name, method, options, objective_options, starts, seed, reached):
+    """Multi-start fits from Latin-hypercube starts over the full bounds reach the published optimum
+    (``benchmarks/fit_benchmarks.py`` measured these counts with the same starts and seeds)."""
+    res = _fit(name, starts=starts, seed=seed, method=method, options=options, **objective_options)
     assert res.best_llh >= NOMINAL[name] - 0.1
+    assert _reached(res, name) >= reached

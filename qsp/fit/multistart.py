@@ -106,7 +106,9 @@ def fit(objective, *, starts: int = 20, seed: int | None = 0, method: str = "lbf
     starts : number of Latin-hypercube starts within the bounds (parameter scale)
     seed : seed of the starts (and of differential evolution)
     method : ``"lbfgsb"`` (L-BFGS-B with ``objective.gradient``), ``"least_squares"`` (trust-region
-        reflective on ``objective.residuals``), ``"nelder-mead"`` (bounded simplex) or
+        reflective on ``objective.residuals``), ``"nelder-mead"`` (bounded simplex), ``"fides"``
+        (fides' trust-region method with the objective's Fisher information as Hessian where it gives one,
+        PEtab objectives do, else BFGS: :mod:`qsp.fit.trust_region`) or
         ``"differential_evolution"`` (one global run: a population of 15 points per parameter drawn
         like the starts, ``x0`` rows included, then polished by L-BFGS-B; ``starts`` is not used)
     backend : ``"serial"``, ``"processes"``, ``"dask"`` or a backend object: one task per start
@@ -115,8 +117,8 @@ def fit(objective, *, starts: int = 20, seed: int | None = 0, method: str = "lbf
     x0 : extra start points on the parameter scale (one row per point, or one point), run first
         (start 0, 1, ...); ``"nominal"`` for the space's nominal values
     progress : show a progress bar (default: only on a terminal)
-    options : passed to the scipy optimiser (``minimize`` options, or keywords of ``least_squares``
-        and ``differential_evolution``)
+    options : passed to the optimiser (scipy's ``minimize`` options, keywords of ``least_squares`` and
+        ``differential_evolution``, or fides' options and ``hessian_update``)
 
     Returns
     -------
@@ -148,6 +150,8 @@ def fit(objective, *, starts: int = 20, seed: int | None = 0, method: str = "lbf
     opts = dict(options or {})
     if method == "least_squares":
         _check_residuals(objective, space)
+    if method == "fides":
+        _check_fides(opts)
     population = None
     if method == "differential_evolution":
         size = max(5, int(opts.pop("popsize", 15)) * len(space), len(extra))
@@ -244,6 +248,17 @@ def _check_residuals(objective, space) -> None:
         raise InputError(f"method 'least_squares' needs an objective with residuals; this "
                          f"{type(objective).__name__} gives none (it is not a sum of squares, e.g. its noise "
                          "parameters are estimated): use method 'lbfgsb'")
+
+
+def _check_fides(opts: dict) -> None:
+    """Refuse method 'fides' without the fides package or with an unknown Hessian update."""
+    try:
+        import fides  # noqa: F401
+    except ImportError as exc:
+        raise InputError(f"method 'fides' needs the fides package (pip install fides): {exc}") from None
+    kind = str(opts.get("hessian_update", "fim")).lower()
+    if kind not in ("fim", "bfgs", "sr1", "hybrid"):
+        raise InputError(f"hessian_update must be 'fim', 'bfgs', 'sr1' or 'hybrid'. Got {kind!r}.")
 
 
 def _progress(total: int, progress):

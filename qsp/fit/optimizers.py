@@ -1,5 +1,6 @@
 """One optimisation from one start: scipy's L-BFGS-B, trust-region least squares, bounded Nelder-Mead,
-or differential evolution (polished by L-BFGS-B), on the parameter scale within the space's bounds.
+fides' trust-region method with the Fisher information (:mod:`qsp.fit.trust_region`), or differential
+evolution (polished by L-BFGS-B), on the parameter scale within the space's bounds.
 
 A start never raises: an objective that raises or is not finite at the start point gives a ``failed``
 row. Later on, a point where it raises or is not finite is infeasible: the optimiser sees a value
@@ -16,7 +17,7 @@ import numpy as np
 
 __all__ = ["METHODS", "STATUSES", "optimize_start", "error_text"]
 
-METHODS = ("lbfgsb", "least_squares", "nelder-mead", "differential_evolution")
+METHODS = ("lbfgsb", "least_squares", "nelder-mead", "fides", "differential_evolution")
 #: converged: the optimiser's own criterion was met; stopped: it ended without meeting it (evaluation
 #: limit, failed line search); failed: no result (the start raised or was not finite).
 STATUSES = ("converged", "stopped", "failed")
@@ -83,7 +84,8 @@ def optimize_start(objective, x0: np.ndarray, method: str, *, max_evals: int | N
             if not math.isfinite(first):
                 row["message"] = ev.first_error or "the objective is not finite at the start point"
             else:
-                run = {"lbfgsb": _lbfgsb, "least_squares": _least_squares, "nelder-mead": _nelder_mead}[method]
+                run = {"lbfgsb": _lbfgsb, "least_squares": _least_squares, "nelder-mead": _nelder_mead,
+                       "fides": _fides}[method]
                 run(objective, ev, row, x0, max_evals, options or {})
     except Exception as exc:  # a bug in an objective's gradient or residuals: this start's row says so
         row.update(status="failed", message=error_text(exc))
@@ -188,6 +190,12 @@ def _least_squares(objective, ev: _Evaluations, row: dict, x0, max_evals, option
     if x is not None:
         value = ev(x)  # the negative log-likelihood there (the cost leaves out its constant terms)
     _finish(row, ev, res, x=x, value=value)
+
+
+def _fides(objective, ev: _Evaluations, row: dict, x0, max_evals, options) -> None:
+    from .trust_region import fides_start
+
+    fides_start(objective, ev, row, x0, max_evals, options)
 
 
 def _differential_evolution(objective, ev: _Evaluations, row: dict, population, seed, max_evals,

@@ -3,7 +3,8 @@
 
 :meth:`~PetabDerivatives.gradient` and :meth:`~PetabDerivatives.jacobian` are exact through the
 observable, noise and prior formulas and difference the simulations only
-(:mod:`qsp.fit.petab_gradient`). :meth:`~PetabDerivatives.residuals` are the weighted residuals of a
+(:mod:`qsp.fit.petab_gradient`). :meth:`~PetabDerivatives.fisher_information` is the expected Fisher information (Gauss-Newton
+matrix) from the same derivatives. :meth:`~PetabDerivatives.residuals` are the weighted residuals of a
 sum-of-squares problem; :meth:`~PetabDerivatives.with_noise_residuals` extends them to estimated noise
 scales with one residual ``sqrt(2 log(sigma) + c)`` per measurement, so that half the sum of all squares
 is the negative log-likelihood plus a constant.
@@ -21,7 +22,8 @@ from . import noise
 from .petab_gradient import (noise_derivatives, observable_derivatives, residual_derivatives, scale_factors,
                              steps)
 
-__all__ = ["PetabDerivatives", "prior_gradient", "sigma_residuals", "sigma_offset"]
+__all__ = ["PetabDerivatives", "prior_gradient", "prior_curvature", "fisher_weights", "sigma_residuals",
+           "sigma_offset"]
 
 
 class PetabDerivatives:
@@ -105,6 +107,39 @@ class PetabDerivatives:
             g += prior_gradient(self._table, x)
         return g
 
+    def fisher_information_terms(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """``(nllh, gradient, fisher_information)`` at ``x`` from one set of simulations (for trust-region
+        methods: ``fit(obj, method="fides")``); ``(inf, nan, nan)`` where a simulation fails."""
+        x = self._x(x)
+        d = len(x)
+        try:
+            y, s, dy, ds = self._derivatives(x)
+        except SimulationError as exc:
+            self.last_error = str(exc)
+            return math.inf, np.full(d, np.nan), np.full((d, d), np.nan)
+        f = float(self._terms(y, s).sum())
+        gy, gs = np.empty(self.n_measurements), np.empty(self.n_measurements)
+        wy, ws = np.empty(self.n_measurements), np.empty(self.n_measurements)
+        for dist, rows in self._by_distribution.items():
+            gy[rows], gs[rows] = noise_derivatives(self._measured[rows], y[rows], s[rows], dist)
+            wy[rows], ws[rows] = fisher_weights(y[rows], s[rows], dist)
+        g = dy @ gy + ds @ gs
+        with np.errstate(all="ignore"):
+            h = (dy * wy) @ dy.T + (ds * ws) @ ds.T
+        if self.with_prior:
+            f += self._table.neg_log_prior(x)
+            g += prior_gradient(self._table, x)
+            h += np.diag(prior_curvature(self._table, x))
+        return (f if math.isfinite(f) else math.inf), g, h
+
+    def fisher_information(self, x: np.ndarray) -> np.ndarray:
+        """The expected Fisher information of :meth:`nllh` on the parameter scale (plus the prior's
+        curvature where there are priors): the Gauss-Newton matrix ``sum_rows (t'(y) dy)(t'(y) dy)^T / s^2
+        + k ds ds^T / s^2`` with ``k`` 2 for normal and 1 for Laplace noise (``t'``: the slope of the
+        observable transformation), from the same derivatives as :meth:`gradient`. NaN where a simulation
+        fails."""
+        return self.fisher_information_terms(x)[2]
+
     def jacobian(self, x: np.ndarray) -> np.ndarray | None:
         """Jacobian of :meth:`residuals` (one row per residual, one column per estimated parameter), or None
         when there are no residuals; a column whose simulations fail is 0. For scipy's ``least_squares``:
@@ -143,6 +178,31 @@ def prior_gradient(table, x: np.ndarray) -> np.ndarray:
             down[j] -= h
             g[j] = (table.neg_log_prior(up) - table.neg_log_prior(down)) / (2 * h)
     return g
+
+
+def prior_curvature(table, x: np.ndarray) -> np.ndarray:
+    """Second derivatives of the negative log prior in each parameter (central differences of the prior
+    alone; the priors are independent, so the prior's Hessian is diagonal)."""
+    c = np.zeros(len(x))
+    f0 = None
+    for j, prior in enumerate(table.priors):
+        if prior is not None:
+            f0 = table.neg_log_prior(x) if f0 is None else f0
+            h = 1e-4 * max(1.0, abs(x[j]))
+            up, down = x.copy(), x.copy()
+            up[j] += h
+            down[j] -= h
+            c[j] = (table.neg_log_prior(up) - 2 * f0 + table.neg_log_prior(down)) / (h * h)
+    return np.where(np.isfinite(c), c, 0.0)
+
+
+def fisher_weights(y: np.ndarray, s: np.ndarray, distribution: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row weights ``(t'(y)^2 / s^2, k / s^2)`` of ``dy dy^T`` and ``ds ds^T`` in the expected Fisher
+    information (``k``: 2 for normal, 1 for Laplace noise)."""
+    how, shape = noise.DISTRIBUTIONS[distribution]
+    with np.errstate(all="ignore"):
+        slope = np.ones_like(y) if how == "lin" else (1.0 / y if how == "log" else 1.0 / (y * math.log(10.0)))
+        return slope * slope / (s * s), (2.0 if shape == "normal" else 1.0) / (s * s)
 
 
 def sigma_residuals(s: np.ndarray, offset: float) -> np.ndarray:
