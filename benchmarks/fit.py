@@ -4,7 +4,8 @@ For each problem (from ``shared/references/petab-benchmark``) both tools start f
 ``--starts`` Latin-hypercube points (``seed``), drawn by ``ParameterSpace.sample``, on the parameter
 scale within the bounds:
 
-* qsp: ``fit(PetabObjective.from_yaml(...), method="lbfgsb", backend="processes")`` on all cores;
+* qsp: ``fit(PetabObjective.from_yaml(...), method=M, backend="processes")`` on all cores (``--method``,
+  default ``"fides"``: trust region with the Fisher-information Hessian; ``"lbfgsb"``);
 * pyPESTO + AMICI: ``pypesto.optimize.minimize`` with fides (``FidesOptimizer``, its default Hessian
   scheme), in the peer's own Python (``--peer-python``, a separate environment; see
   ``benchmarks/_pypesto_fit.py``), on one core (``SingleCoreEngine``) unless ``--peer-processes``.
@@ -94,7 +95,7 @@ def _silenced(on: bool):
             os.close(fd)
 
 
-def run_qsp(yaml: Path, starts: int, seed: int, quiet: bool = True) -> dict:
+def run_qsp(yaml: Path, starts: int, seed: int, quiet: bool = True, method: str = "fides") -> dict:
     import numpy as np
 
     from qsp.fit import FitError, PetabObjective, fit
@@ -111,7 +112,7 @@ def run_qsp(yaml: Path, starts: int, seed: int, quiet: bool = True) -> dict:
     points = objective.space.sample(starts, seed)  # the points fit() draws for (starts, seed)
     try:
         with _silenced(quiet):
-            res = fit(objective, starts=starts, seed=seed, method="lbfgsb", backend="processes", progress=False)
+            res = fit(objective, starts=starts, seed=seed, method=method, backend="processes", progress=False)
     except FitError as exc:  # every start failed: still a row of the table
         res = exc.result
     table = res.starts
@@ -124,7 +125,7 @@ def run_qsp(yaml: Path, starts: int, seed: int, quiet: bool = True) -> dict:
         "messages": {str(k): int(v) for k, v in table["optimizer_message"].value_counts().items()},
         "n_evals": float(np.median(table["n_evals"])), "n_grad": float(np.median(table["n_grad"])),
         "engine": f"backend='processes', {os.cpu_count()} workers",
-        "optimizer": f"L-BFGS-B (scipy); gradient: {type(objective).gradient.__qualname__}",
+        "optimizer": f"{method}; gradient: {type(objective).gradient.__qualname__}",
         "ids": list(objective.space.ids), "points": points.tolist(),
     }
 
@@ -250,6 +251,7 @@ def main() -> int:
     ap.add_argument("--starts", type=int, default=20)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--tol", type=float, default=0.1, help="llh distance counted as reaching the best")
+    ap.add_argument("--method", default="fides", help="qsp's optimiser (qsp.fit.fit method=; default fides)")
     ap.add_argument("--peer-python", default=PEER, help="Python of the environment with pypesto and amici")
     ap.add_argument("--peer-processes", type=int, default=1, help="pyPESTO engine processes (1: SingleCoreEngine)")
     ap.add_argument("--peer-timeout", type=float, default=7200, help="seconds per problem for the peer")
@@ -272,7 +274,7 @@ def main() -> int:
         if not yaml.exists():
             print(f"\n{name}: no {yaml}; skipped")
             continue
-        q = run_qsp(yaml, args.starts, args.seed, quiet=not args.solver_output)
+        q = run_qsp(yaml, args.starts, args.seed, quiet=not args.solver_output, method=args.method)
         peer = None
         if have_peer:
             peer = run_peer(args.peer_python, yaml, q, args.seed, Path(args.model_dir), args.peer_processes,
