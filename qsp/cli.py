@@ -105,6 +105,20 @@ def _dose(text: str):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def backend_of(args):
+    """The ensemble backend that ``--backend`` and ``--workers`` name: "serial", or a process or Dask
+    backend with that many local workers (``--workers`` is refused with the serial backend)."""
+    if args.backend == "serial":
+        if args.workers:
+            raise QSPError("--workers applies to --backend processes or dask")
+        return "serial"
+    from . import ensemble
+
+    if args.backend == "dask":
+        return ensemble.DaskBackend(n_workers=args.workers)
+    return ensemble.ProcessBackend(args.workers)
+
+
 def _positive(kind):
     def parse(text):
         if kind is float:

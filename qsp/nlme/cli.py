@@ -65,15 +65,9 @@ def register(subparsers) -> None:
 
 
 def _backend(args):
-    if args.backend == "serial":
-        if args.workers:
-            raise QSPError("--workers applies to --backend processes or dask")
-        return "serial"
-    from .. import ensemble
+    from ..cli import backend_of
 
-    if args.backend == "dask":
-        return ensemble.DaskBackend(n_workers=args.workers)
-    return ensemble.ProcessBackend(args.workers)
+    return backend_of(args)
 
 
 def run_cli(args) -> int:
