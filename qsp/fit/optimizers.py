@@ -38,18 +38,24 @@ class _Evaluations:
         self.errors, self.first_error = 0, ""
 
     def __call__(self, x) -> float:
+        return self.evaluate(self.fn, x)[0]
+
+    def evaluate(self, fn, x) -> tuple:
+        """``(value, result)`` of ``fn(x)``, counted; ``result`` is what ``fn`` returned and ``value`` is
+        it (or its first item) as a float, inf where ``fn`` raises (``result`` None) or is not finite."""
         self.n += 1
         x = np.array(x, dtype=float)
         try:
-            v = float(self.fn(x))
+            result = fn(x)
+            v = float(result[0] if isinstance(result, tuple) else result)
         except Exception as exc:  # an infeasible point, not the end of the start
             self.error(exc)
-            return math.inf
+            return math.inf, None
         if not math.isfinite(v):
-            return math.inf
+            return math.inf, result
         if v < self.best_f:
             self.best_f, self.best_x = v, x
-        return v
+        return v, result
 
     def error(self, exc: Exception) -> None:
         self.errors += 1

@@ -99,6 +99,10 @@ class PetabDerivatives:
         except SimulationError as exc:
             self.last_error = str(exc)
             return np.full(len(x), np.nan)
+        return self._gradient(x, y, s, dy, ds)
+
+    def _gradient(self, x, y, s, dy, ds) -> np.ndarray:
+        """The gradient from the observables, noise scales and their derivatives (prior included)."""
         gy, gs = np.empty(self.n_measurements), np.empty(self.n_measurements)
         for dist, rows in self._by_distribution.items():
             gy[rows], gs[rows] = noise_derivatives(self._measured[rows], y[rows], s[rows], dist)
@@ -118,17 +122,14 @@ class PetabDerivatives:
             self.last_error = str(exc)
             return math.inf, np.full(d, np.nan), np.full((d, d), np.nan)
         f = float(self._terms(y, s).sum())
-        gy, gs = np.empty(self.n_measurements), np.empty(self.n_measurements)
+        g = self._gradient(x, y, s, dy, ds)
         wy, ws = np.empty(self.n_measurements), np.empty(self.n_measurements)
         for dist, rows in self._by_distribution.items():
-            gy[rows], gs[rows] = noise_derivatives(self._measured[rows], y[rows], s[rows], dist)
             wy[rows], ws[rows] = fisher_weights(y[rows], s[rows], dist)
-        g = dy @ gy + ds @ gs
         with np.errstate(all="ignore"):
             h = (dy * wy) @ dy.T + (ds * ws) @ ds.T
         if self.with_prior:
             f += self._table.neg_log_prior(x)
-            g += prior_gradient(self._table, x)
             h += np.diag(prior_curvature(self._table, x))
         return (f if math.isfinite(f) else math.inf), g, h
 

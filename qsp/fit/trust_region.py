@@ -69,20 +69,12 @@ def fides_start(objective, ev, row: dict, x0: np.ndarray, max_evals, options: di
     def fun(x):
         x = np.array(x, dtype=float)
         if fim:
-            ev.n += 1
-            try:
-                f, g, h = objective.fisher_information_terms(x)
-                f = float(f)
-            except Exception as exc:  # an infeasible point: a rejected step
-                ev.error(exc)
+            f, terms = ev.evaluate(objective.fisher_information_terms, x)
+            if not math.isfinite(f):  # an infeasible point: a rejected step
                 return math.inf, np.zeros(d), np.zeros((d, d))
-            if not math.isfinite(f):
-                return math.inf, np.zeros(d), np.zeros((d, d))
-            if f < ev.best_f:
-                ev.best_f, ev.best_x = f, x
             row["n_grad"] += 1
-            h = clean(np.asarray(h, dtype=float))
-            return f, clean(np.asarray(g, dtype=float)), 0.5 * (h + h.T)
+            h = clean(np.asarray(terms[2], dtype=float))
+            return f, clean(np.asarray(terms[1], dtype=float)), 0.5 * (h + h.T)
         f = ev(x)
         if not math.isfinite(f):
             return math.inf, np.zeros(d)
