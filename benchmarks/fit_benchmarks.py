@@ -180,7 +180,8 @@ def main(argv=None) -> list[dict]:
     ap.add_argument("--method", default="lbfgsb", choices=["lbfgsb", "least_squares", "fides"])
     ap.add_argument("--hessian-update", default="fim", choices=["fim", "hybrid", "bfgs"],
                     help="fides' Hessian: the Fisher information, or BFGS (after 20 iterations: hybrid)")
-    ap.add_argument("--rtol", type=float, default=None, help="integration tolerance; atol and the steady-state tolerance follow (rtol*1e-4, rtol*1e-2)")
+    ap.add_argument("--rtol", type=float, default=None, help="integration tolerance; atol and the steady-state tolerance follow "
+                    "(rtol*1e-4, rtol*1e-2)")
     ap.add_argument("--differences", default="forward", choices=["forward", "central"])
     ap.add_argument("--backend", default="processes", choices=["serial", "processes"])
     ap.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")

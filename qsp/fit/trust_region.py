@@ -73,8 +73,9 @@ def fides_start(objective, ev, row: dict, x0: np.ndarray, max_evals, options: di
             if not math.isfinite(f):  # an infeasible point: a rejected step
                 return math.inf, np.zeros(d), np.zeros((d, d))
             row["n_grad"] += 1
-            h = clean(np.asarray(terms[2], dtype=float))
-            return f, clean(np.asarray(terms[1], dtype=float)), 0.5 * (h + h.T)
+            _, g, h = terms
+            h = clean(np.asarray(h, dtype=float))
+            return f, clean(np.asarray(g, dtype=float)), 0.5 * (h + h.T)
         f = ev(x)
         if not math.isfinite(f):
             return math.inf, np.zeros(d)
