@@ -37,7 +37,9 @@ class MonoCurve:
         # error between log-spaced knots), and linearly between dose 0 and the smallest positive dose.
         self._log = int(pos.sum()) >= 3
         if self._log:
-            self._g = PchipInterpolator(np.log(d[pos]), e[pos], extrapolate=False)
+            # doses a rounding apart (a grid's end and a dense curve's) can share a log: keep the first
+            log_d, first = np.unique(np.log(d[pos]), return_index=True)
+            self._g = PchipInterpolator(log_d, e[pos][first], extrapolate=False)
             self._zero = (float(d[0]), float(e[0])) if not pos[0] else None
             self._dmin, self._emin = float(d[pos][0]), float(e[pos][0])
         else:
