@@ -63,7 +63,10 @@ ESTIMATE = ["KA=0.1:10:log10:1.5", "CL=0.3:30:log10:3", "V=3:300:log10:30"]
 
 
 def test_theophylline_pooled_fit_is_near_the_published_typical_values(oral, theo):
-    obj = DatasetObjective(oral, theo, observe={"DV": "CP"}, estimate=ESTIMATE, error="additive")
+    # central differences of nllh need the integration tighter than the default rtol 1e-8 for L-BFGS-B's
+    # line search to end on its own criterion (at 1e-8 it stops ABNORMAL at the same optimum; docs/fit.md)
+    obj = DatasetObjective(oral, theo, observe={"DV": "CP"}, estimate=ESTIMATE, error="additive",
+                           rtol=1e-10, atol=1e-14)
     r, est = _fit(obj)
     assert r.success
     # a naive pooled fit ignores between-subject variability: close to, not equal to, nlmixr2's typical values
