@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Test processes (pytest-xdist): the tests that fit or simulate in parallel start their own workers too.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test conformance bench clean install
 
@@ -20,7 +22,7 @@ demo: $(STAMP)
 	MPLBACKEND=Agg $(PY) examples/vpop_tritherapy.py out/demo/vpop
 
 test: $(STAMP)
-	MPLBACKEND=Agg $(PY) -m pytest -q tests
+	MPLBACKEND=Agg $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadscope tests
 
 conformance: $(STAMP)
 	MPLBACKEND=Agg $(PY) -m qsp.conformance ../shared/sbml-test-suite/cases --out out/conformance.csv

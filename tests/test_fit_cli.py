@@ -110,6 +110,26 @@ def test_petab_problem(tmp_path, capfd):
         assert (out / name).stat().st_size > 0
 
 
+def test_fides_with_rtol_and_redraws(tmp_path, capfd):
+    """--rtol sets the PEtab objective's tolerances (atol R * 1e-4, steady state R * 1e-2); --redraws
+    reaches the fit (its count is in the summary)."""
+    from qsp.cli import build_parser
+    from qsp.fit.cli import _petab_objective
+
+    args = build_parser().parse_args(["fit", str(BOEHM), "--rtol", "1e-10", "--out", str(tmp_path / "x")])
+    obj = _petab_objective(args)
+    assert (obj.rtol, obj.atol, obj._runner.ss_tolerance) == pytest.approx((1e-10, 1e-14, 1e-12))
+    out = tmp_path / "fides"
+    rc, err = run_cli(capfd, "fit", BOEHM, "--method", "fides", "--rtol", "1e-10", "--redraws", "0",
+                      "--starts", "1", "--start-at-nominal", "--max-evals", "20", "--out", out)
+    assert rc == 0, err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["method"] == "fides" and summary["n_redrawn"] == 0
+    assert summary["best_llh"] == pytest.approx(-BOEHM_NLLH, abs=0.05)
+    rc, err = run_cli(capfd, "fit", BOEHM, "--redraws", "-1", "--out", out)
+    assert rc != 0 and "--redraws: must be >= 0" in one_line(err)
+
+
 @pytest.mark.parametrize("extra,message", [
     (["--per-subject"], "--per-subject applies to a model fitted to a dataset (with --data)"),
     (["--observe", "DV=C"], "--observe applies to a model fitted to a dataset (with --data)"),

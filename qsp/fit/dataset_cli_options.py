@@ -105,5 +105,7 @@ def dataset_objective(args, model: str, *, per_subject: bool = False):
     ds = read_data(args)
     params = _pairs(args.param, "--param")
     options = {"params": params} if params else {}
+    if getattr(args, "rtol", None) is not None:
+        options.update(rtol=args.rtol, atol=args.rtol * 1e-4)
     return DatasetObjective.from_options(fitted, ds, observe=observe, estimate=list(args.estimate),
                                          error=args.error, sigma=sigmas(args), per_subject=per_subject, **options)

@@ -65,11 +65,22 @@ class FitJob:
     key: str = ""
     population: np.ndarray | None = None
     seed: int | None = None
+    redraws: int = 0
+    given: int = 0
+
+    def redraws_of(self, task: int) -> int:
+        """Redraws allowed for start ``task``: none for the ``x0`` rows the caller gave."""
+        return self.redraws if task >= self.given else 0
+
+    def redraw_seed(self, task: int):
+        """The seed of start ``task``'s redraws: the fit's seed and the start's index (None: fresh entropy)."""
+        return None if self.seed is None else [int(self.seed), int(task)]
 
     def failed(self, chunk: StartChunk, message: str) -> StartResult:
         """Every start of ``chunk`` failed with ``message`` (e.g. the worker process died running it)."""
         rows = [{"status": "failed", "message": message, "nllh_start": math.nan, "nllh": math.nan,
-                 "x": np.asarray(x, float), "n_evals": 0, "n_grad": 0, "optimizer_message": "", "seconds": 0.0}
+                 "x": np.asarray(x, float), "n_redrawn": 0, "n_evals": 0, "n_grad": 0, "optimizer_message": "",
+                 "seconds": 0.0}
                 for x in chunk.x0]
         return StartResult(chunk.task, rows, 0.0)
 
@@ -91,13 +102,15 @@ def run_starts(job: FitJob, chunk: StartChunk) -> StartResult:
     started = time.perf_counter()
     objective = _objective_for(job)
     rows = [optimize_start(objective, x0, job.method, max_evals=job.max_evals, options=job.options,
-                           population=job.population, seed=job.seed) for x0 in chunk.x0]
+                           population=job.population, seed=job.seed, redraws=job.redraws_of(int(task)),
+                           redraw_seed=job.redraw_seed(int(task)))
+            for task, x0 in zip(chunk.task, chunk.x0)]
     return StartResult(chunk.task, rows, time.perf_counter() - started)
 
 
 def fit(objective, *, starts: int = 20, seed: int | None = 0, method: str = "lbfgsb", backend="serial",
         chunk_size: int = 1, max_evals: int | None = None, x0=None, progress: bool | None = None,
-        options: dict | None = None) -> FitResult:
+        options: dict | None = None, redraws: int = 10) -> FitResult:
     """Minimise ``objective.nllh`` from many starts within the bounds; the best is the estimate.
 
     Parameters
@@ -117,6 +130,9 @@ def fit(objective, *, starts: int = 20, seed: int | None = 0, method: str = "lbf
     x0 : extra start points on the parameter scale (one row per point, or one point), run first
         (start 0, 1, ...); ``"nominal"`` for the space's nominal values
     progress : show a progress bar (default: only on a terminal)
+    redraws : where the objective is not finite at a drawn start (the simulation fails there), up to this
+        many new points are drawn uniformly within the bounds, seeded by ``seed`` and the start's index
+        (``n_redrawn`` counts them); ``x0`` rows are never redrawn; 0 keeps such starts as failed rows
     options : passed to the optimiser (scipy's ``minimize`` options, keywords of ``least_squares`` and
         ``differential_evolution``, or fides' options and ``hessian_update``)
 
@@ -145,6 +161,7 @@ def fit(objective, *, starts: int = 20, seed: int | None = 0, method: str = "lbf
     starts = _count(starts, "starts", minimum=0 if len(extra) else 1)
     chunk_size = _count(chunk_size, "chunk_size", minimum=1)
     max_evals = None if max_evals is None else _count(max_evals, "max_evals", minimum=1)
+    redraws = _count(redraws, "redraws", minimum=0)
     if options is not None and not isinstance(options, dict):
         raise InputError(f"options must be a dict of optimiser options. Got {type(options).__name__}.")
     opts = dict(options or {})
@@ -159,7 +176,7 @@ def fit(objective, *, starts: int = 20, seed: int | None = 0, method: str = "lbf
         points = population[:1]
     else:
         points = np.vstack([extra, space.sample(starts, seed)]) if starts else extra
-    job = FitJob(objective, method, max_evals, opts, uuid.uuid4().hex, population, seed)
+    job = FitJob(objective, method, max_evals, opts, uuid.uuid4().hex, population, seed, redraws, len(extra))
     backend_obj, owned = get_backend(backend)
     rows: dict[int, dict] = {}
     bar = _progress(len(points), progress)
@@ -283,4 +300,4 @@ def _table(rows: dict[int, dict], space) -> pd.DataFrame:
         records.append(rec)
     table = pd.DataFrame(records, columns=[*LEADING, *names, *TRAILING])
     table = table.sort_values(["nllh", "start"], na_position="last", kind="mergesort").reset_index(drop=True)
-    return table.astype({"start": int, "n_evals": int, "n_grad": int})
+    return table.astype({"start": int, "n_redrawn": int, "n_evals": int, "n_grad": int})

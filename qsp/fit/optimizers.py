@@ -70,22 +70,32 @@ class _Evaluations:
 
 def optimize_start(objective, x0: np.ndarray, method: str, *, max_evals: int | None = None,
                    options: dict | None = None, population: np.ndarray | None = None,
-                   seed: int | None = None) -> dict:
+                   seed: int | None = None, redraws: int = 0, redraw_seed=None) -> dict:
     """Optimise from ``x0`` (parameter scale); returns the start's row (without its index).
 
-    Keys: status, message, nllh_start, nllh, x, n_evals, n_grad, optimizer_message, seconds.
+    Keys: status, message, nllh_start, nllh, x, n_redrawn, n_evals, n_grad, optimizer_message, seconds.
     ``population``/``seed``: the initial population and random seed of differential evolution.
+    ``redraws``: where the objective is not finite at ``x0``, up to this many new start points are drawn
+    uniformly within the bounds (``numpy.random.default_rng(redraw_seed)``) until one is finite.
     """
     started = time.perf_counter()
     x0 = np.asarray(x0, dtype=float)
     row = {"status": "failed", "message": "", "nllh_start": math.nan, "nllh": math.nan, "x": x0.copy(),
-           "n_evals": 0, "n_grad": 0, "optimizer_message": ""}
+           "n_redrawn": 0, "n_evals": 0, "n_grad": 0, "optimizer_message": ""}
     ev = _Evaluations(objective.nllh)
     try:
         if method == "differential_evolution":
             _differential_evolution(objective, ev, row, population, seed, max_evals, options or {})
         else:
             first = ev(x0)
+            rng = None
+            while not math.isfinite(first) and row["n_redrawn"] < redraws:
+                rng = np.random.default_rng(redraw_seed) if rng is None else rng
+                space = objective.space
+                x0 = space.lower + rng.random(len(x0)) * (space.upper - space.lower)
+                row["n_redrawn"] += 1
+                row["x"] = x0.copy()
+                first = ev(x0)
             row["nllh_start"] = first
             if not math.isfinite(first):
                 row["message"] = ev.first_error or "the objective is not finite at the start point"

@@ -20,7 +20,7 @@ __all__ = ["FitResult", "AT_BOUND", "LEADING", "TRAILING", "x_columns"]
 AT_BOUND = 1e-6
 #: Columns of the starts table before and after the parameters.
 LEADING = ("start", "status", "message", "nllh_start", "nllh")
-TRAILING = ("n_evals", "n_grad", "optimizer_message", "seconds")
+TRAILING = ("n_redrawn", "n_evals", "n_grad", "optimizer_message", "seconds")
 
 
 def x_columns(space: ParameterSpace) -> list[str]:
@@ -49,7 +49,8 @@ class FitResult:
         first), ``status`` (converged, stopped or failed), ``message`` (why it failed, or evaluations
         that raised), ``nllh_start`` and ``nllh`` (negative log-likelihood at the start and the end),
         one column per parameter (the final point on the parameter scale; for a failed start, its
-        start), ``n_evals`` (objective values the optimiser asked for: for least squares, residual vectors,
+        start), ``n_redrawn`` (how many times the start point was drawn again because the objective was
+        not finite there), ``n_evals`` (objective values the optimiser asked for: for least squares, residual vectors,
         finite-difference Jacobians included; a gradient's own evaluations are not counted), ``n_grad``
         (gradient or Jacobian evaluations),
         ``optimizer_message`` and ``seconds``.
@@ -119,10 +120,12 @@ class FitResult:
                              "at_bound": at, "nominal": sp.nominal})
 
     def summary(self, tol: float = 0.1) -> dict:
-        """``best_llh``, ``n_starts``, ``n_failed``, ``n_at_best`` (within ``tol``), ``wall_s``, ``method``, ``seed``."""
+        """``best_llh``, ``n_starts``, ``n_failed``, ``n_at_best`` (within ``tol``), ``n_redrawn`` (start points
+        drawn again in all), ``wall_s``, ``method``, ``seed``."""
+        redrawn = int(self.starts["n_redrawn"].sum()) if "n_redrawn" in self.starts else 0
         return {"best_llh": _plain(self.best_llh), "n_starts": self.n_starts, "n_failed": self.n_failed,
-                "n_at_best": self.n_converged(tol), "wall_s": self.wall_s, "method": self.method,
-                "seed": _plain(self.seed)}
+                "n_at_best": self.n_converged(tol), "n_redrawn": redrawn, "wall_s": self.wall_s,
+                "method": self.method, "seed": _plain(self.seed)}
 
     def __repr__(self) -> str:
         return (f"FitResult({self.method}, {self.n_starts} starts, {self.n_failed} failed, "
