@@ -4,18 +4,17 @@
 >>> m = qsp.load_model("trimeric")
 >>> res = m.simulate(21, doses=[qsp.Dose("Cp", 1, unit="mg/kg", every=7, count=3)])
 >>> res.to_pandas().head()
+
+The names below (except the errors and the version) are imported on first use, so that a ``qsp``
+command loads only what it runs.
 """
 
-from . import covariates, metrics
-from .catalog import list_models
-from .covariates import CovariateModel
-from .dosing import Dose
-from .errors import (DosingError, InputError, ModelError, QSPError, QSPWarning, SimulationError, UnknownIdError,
-                     UnsupportedModelError)
-from .model import Model, load_model
-from .result import SimulationResult
+from __future__ import annotations
 
 from ._version import __version__
+from .errors import (DosingError, InputError, ModelError, QSPError, QSPWarning, SimulationError, UnknownIdError,
+                     UnsupportedModelError)
+from .lazy_exports import lazy_exports
 
 __all__ = [
     "Dose", "Model", "SimulationResult", "load_model", "list_models", "metrics", "CovariateModel", "covariates",
@@ -23,3 +22,12 @@ __all__ = [
     "SimulationError",
     "QSPWarning", "__version__",
 ]
+
+__getattr__, _dir = lazy_exports(__name__, {
+    "Dose": "dosing", "Model": "model", "load_model": "model", "SimulationResult": "result",
+    "list_models": "catalog", "CovariateModel": "covariates", "covariates": None, "metrics": None,
+})
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

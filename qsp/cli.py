@@ -148,7 +148,9 @@ def _times(text: str) -> list[float]:
     return [_number(p.strip(), "each time") for p in parts]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``qsp`` parser; with ``command`` (the subcommand about to run), only the analysis package
+    that defines it adds its subcommands, so that a command imports only what it runs."""
     p = _Parser(prog="qsp", description="Load, check, dose and simulate QSP models (SBML or Antimony).")
     from . import __version__
 
@@ -201,9 +203,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("models", help="list the shipped models")
 
+    known = command in CORE_COMMANDS or any(command in c for c in ANALYSIS_COMMANDS.values())
     for module, commands in ANALYSIS_COMMANDS.items():
-        _register(module, commands, sub)
+        if not known or command in commands:
+            _register(module, commands, sub)
     return p
+
+
+#: The subcommands defined here.
+CORE_COMMANDS = ("simulate", "validate", "info", "models")
 
 
 #: Analysis packages that add their own subcommands, and the subcommands each adds: each module
@@ -370,7 +378,9 @@ def main(argv: list[str] | None = None) -> int:
     import warnings
 
     warnings.showwarning = lambda message, category, *a, **k: print(f"qsp: warning: {message}", file=sys.stderr)
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(command)
     args = parser.parse_args(argv)
     with native_output_contained(silence_stderr=not os.environ.get("QSP_DEBUG")):
         return _dispatch(args)

@@ -4,13 +4,15 @@
 >>> ds = read_dataset("1001-data.csv", cmt_map={1: "depot", 2: "central"})   # doctest: +SKIP
 """
 
-from .check import DatasetReport, check_dataset
-from .columns import CANONICAL, DatasetError
-from .dataset import Dataset
-from .plot import plot_dataset
-from .read import read_dataset
-from .result import DatasetSimulation
-from .simulate import simulate_dataset
+from __future__ import annotations
+
+from ..lazy_exports import lazy_exports
 
 __all__ = ["read_dataset", "simulate_dataset", "check_dataset", "plot_dataset", "Dataset", "DatasetSimulation",
            "DatasetReport", "DatasetError", "CANONICAL"]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "DatasetReport": "check", "check_dataset": "check", "CANONICAL": "columns", "DatasetError": "columns",
+    "Dataset": "dataset", "plot_dataset": "plot", "read_dataset": "read", "DatasetSimulation": "result",
+    "simulate_dataset": "simulate",
+})

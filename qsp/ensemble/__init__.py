@@ -6,11 +6,14 @@
 >>> res.table.head()
 """
 
-from .backends import DaskBackend, ProcessBackend, SerialBackend
-from .metrics import Metric
-from .result import EnsembleResult
-from .runner import run
-from .sampling import sample_parameters
+from __future__ import annotations
+
+from ..lazy_exports import lazy_exports
 
 __all__ = ["run", "Metric", "EnsembleResult", "sample_parameters", "SerialBackend", "ProcessBackend",
            "DaskBackend"]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "DaskBackend": "backends", "ProcessBackend": "backends", "SerialBackend": "backends", "Metric": "metrics",
+    "EnsembleResult": "result", "run": "runner", "sample_parameters": "sampling",
+})
